@@ -1,0 +1,1 @@
+"""Neuron model files shipped with neurorl (installed as ``neurorl.model_files``)."""
