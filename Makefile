@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench figures lint clean
+.PHONY: demo test bench bench-env figures lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +21,23 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check neurorl tests benchmarks scripts
 
-bench: $(STAMP)
-	$(PY) benchmarks/bench_surrogate.py
+bench: $(STAMP) $(BENCH_VENV)/.installed-stamp
+	$(BENCH_VENV)/bin/python benchmarks/bench_surrogate.py
+	$(BENCH_VENV)/bin/python benchmarks/bench_dqn.py
 
 figures: $(STAMP)
 	$(PY) scripts/make_figures.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# Peers (PyTorch, SpikingJelly, snnTorch, Stable-Baselines3) live in their own environment and are
+# only ever measured against; neurorl itself never imports them.
+BENCH_VENV ?= .venv-bench
+$(BENCH_VENV)/.installed-stamp: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install -q -e ".[bench,envs]"
+	touch $@
+
+bench-env: $(BENCH_VENV)/.installed-stamp
