@@ -1,0 +1,395 @@
+"""Numpy neural-network layers: dense, conv2d (im2col, NCHW), ReLU, and nets built from them.
+
+Everything is a pure function of parameters and inputs (Norse style): parameters live in a
+``dict[str, np.ndarray]``, ``forward(params, x) -> (y, cache)`` and
+``backward(params, cache, dy) -> (dx, grads)``. Arithmetic is float32 throughout.
+
+Layouts
+-------
+* dense:  ``x`` (N, n_in), ``W`` (n_in, n_out), ``b`` (n_out,), ``y = x @ W + b``. ``W[i, j]`` is
+  the weight from input unit ``i`` to output unit ``j`` (the pre→post order of a Brian2 synapse).
+* conv2d: ``x`` (N, C, H, W) channels first, ``W`` (C_out, C_in, k, k), ``b`` (C_out,), stride
+  ``s``, no padding ("valid"), so H_out = (H - k) // s + 1.
+* A dense layer that follows a conv layer flattens its input in (C, H, W) order.
+
+:class:`Sequential` strings layers together and names their parameters ``"l<i>.W"`` and
+``"l<i>.b"``; :func:`mlp`, :func:`nature_cnn` and :func:`minatar_cnn` build the standard
+Q-network bodies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+Params = dict[str, np.ndarray]
+DTYPE = np.float32
+INITS = ("torch", "he", "glorot")
+
+
+# --------------------------------------------------------------------------------------------
+# initialisation
+# --------------------------------------------------------------------------------------------
+def init_weights(
+    rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, fan_out: int, scheme: str
+) -> np.ndarray:
+    """Random float32 weights of ``shape`` for a layer with ``fan_in`` inputs, ``fan_out`` outputs.
+
+    ``scheme``: ``"torch"`` (PyTorch's default for Linear/Conv, U(±1/√fan_in)), ``"he"``
+    (N(0, 2/fan_in), Kaiming), ``"glorot"`` (U(±√(6/(fan_in+fan_out))), Xavier).
+    """
+    if scheme == "torch":
+        bound = 1.0 / np.sqrt(fan_in)
+        w = rng.uniform(-bound, bound, size=shape)
+    elif scheme == "he":
+        w = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
+    elif scheme == "glorot":
+        bound = np.sqrt(6.0 / (fan_in + fan_out))
+        w = rng.uniform(-bound, bound, size=shape)
+    else:
+        raise ValueError(f"unknown initialisation {scheme!r}; choose one of {', '.join(INITS)}")
+    return w.astype(DTYPE)
+
+
+def init_bias(rng: np.random.Generator, n: int, fan_in: int, scheme: str) -> np.ndarray:
+    """Float32 biases of length ``n``: U(±1/√fan_in) for ``"torch"``, zeros otherwise."""
+    if scheme == "torch":
+        bound = 1.0 / np.sqrt(fan_in)
+        return rng.uniform(-bound, bound, size=n).astype(DTYPE)
+    return np.zeros(n, DTYPE)
+
+
+# --------------------------------------------------------------------------------------------
+# primitive layers
+# --------------------------------------------------------------------------------------------
+def dense_forward(W: np.ndarray, b: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, Any]:
+    """``y = x @ W + b`` for ``x`` (N, ...) flattened to (N, n_in).
+
+    Returns ``(y (N, n_out), cache)``.
+    """
+    x2 = x.reshape(x.shape[0], -1)
+    y = x2 @ W
+    y += b
+    return y, (x2, x.shape)
+
+
+def dense_backward(
+    W: np.ndarray, cache: Any, dy: np.ndarray, need_dx: bool = True
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Gradients of a dense layer: ``(dx (input shape) or None, dW (n_in, n_out), db (n_out,))``."""
+    x2, shape = cache
+    dW = x2.T @ dy
+    db = dy.sum(axis=0)
+    dx = (dy @ W.T).reshape(shape) if need_dx else None
+    return dx, dW, db
+
+
+def conv_out_size(size: int, kernel: int, stride: int) -> int:
+    """Output length of a valid (unpadded) convolution along one axis."""
+    return (size - kernel) // stride + 1
+
+
+def im2col(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
+    """Patches of ``x`` (N, C, H, W) as a matrix (N·H_out·W_out, C·k·k), rows in (n, h, w) order.
+
+    Built from a strided view (``sliding_window_view``) and one contiguous copy, so no Python
+    loop runs over samples or positions.
+    """
+    win = sliding_window_view(x, (kernel, kernel), axis=(2, 3))[:, :, ::stride, ::stride]
+    n, c, ho, wo = win.shape[:4]
+    cols = np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5))
+    return cols.reshape(n * ho * wo, c * kernel * kernel)
+
+
+def col2im(
+    dcols: np.ndarray, x_shape: tuple[int, ...], kernel: int, stride: int
+) -> np.ndarray:
+    """Adjoint of :func:`im2col`: sum patch gradients (N·H_out·W_out, C·k·k) back into (N, C, H, W).
+
+    Loops over the k² kernel offsets only (each a vectorised strided add over all samples).
+    """
+    n, c, h, w = x_shape
+    ho, wo = conv_out_size(h, kernel, stride), conv_out_size(w, kernel, stride)
+    d6 = dcols.reshape(n, ho, wo, c, kernel, kernel).transpose(0, 3, 1, 2, 4, 5)
+    dx = np.zeros(x_shape, dtype=dcols.dtype)
+    he, we = stride * (ho - 1) + 1, stride * (wo - 1) + 1
+    for i in range(kernel):
+        for j in range(kernel):
+            dx[:, :, i : i + he : stride, j : j + we : stride] += d6[..., i, j]
+    return dx
+
+
+def conv2d_forward(
+    W: np.ndarray, b: np.ndarray, x: np.ndarray, stride: int
+) -> tuple[np.ndarray, Any]:
+    """Valid 2-D cross-correlation of ``x`` (N, C, H, W) with ``W`` (O, C, k, k) plus ``b`` (O,).
+
+    Returns ``(y (N, O, H_out, W_out), cache)``; ``y`` may be a non-contiguous view.
+    """
+    o, _, k, _ = W.shape
+    n, _, h, w = x.shape
+    ho, wo = conv_out_size(h, k, stride), conv_out_size(w, k, stride)
+    cols = im2col(x, k, stride)
+    y = cols @ W.reshape(o, -1).T
+    y += b
+    return y.reshape(n, ho, wo, o).transpose(0, 3, 1, 2), (cols, x.shape)
+
+
+def conv2d_backward(
+    W: np.ndarray, cache: Any, dy: np.ndarray, stride: int, need_dx: bool = True
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Gradients of :func:`conv2d_forward`.
+
+    Returns ``(dx (N, C, H, W) or None, dW (O, C, k, k), db (O,))``.
+    """
+    cols, x_shape = cache
+    o = W.shape[0]
+    dy_mat = np.ascontiguousarray(dy.transpose(0, 2, 3, 1)).reshape(-1, o)
+    dW = (dy_mat.T @ cols).reshape(W.shape)
+    db = dy_mat.sum(axis=0)
+    dx = col2im(dy_mat @ W.reshape(o, -1), x_shape, W.shape[2], stride) if need_dx else None
+    return dx, dW, db
+
+
+def relu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``max(x, 0)``; the cache is the output itself (its positive entries pass gradient)."""
+    y = np.maximum(x, 0)
+    return y, y
+
+
+def relu_backward(cache: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """Gradient of ReLU: ``dy`` where the output was positive, 0 elsewhere."""
+    return dy * (cache > 0)
+
+
+# --------------------------------------------------------------------------------------------
+# nets
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer of a :class:`Sequential`: ``kind`` is ``"dense"`` or ``"conv2d"``.
+
+    ``in_shape``/``out_shape`` exclude the batch axis ((n,) for dense, (C, H, W) for conv2d);
+    ``kernel``/``stride`` apply to conv2d; ``relu`` says whether a ReLU follows the affine map.
+    """
+
+    kind: str
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    kernel: int = 0
+    stride: int = 1
+    relu: bool = True
+
+    @property
+    def weight_shape(self) -> tuple[int, ...]:
+        """Shape of this layer's ``W``."""
+        if self.kind == "dense":
+            return (int(np.prod(self.in_shape)), self.out_shape[0])
+        return (self.out_shape[0], self.in_shape[0], self.kernel, self.kernel)
+
+    @property
+    def fan_in(self) -> int:
+        """Inputs feeding one output unit."""
+        if self.kind == "dense":
+            return int(np.prod(self.in_shape))
+        return self.in_shape[0] * self.kernel * self.kernel
+
+    @property
+    def fan_out(self) -> int:
+        """Outputs one input unit feeds (per position, for conv)."""
+        if self.kind == "dense":
+            return self.out_shape[0]
+        return self.out_shape[0] * self.kernel * self.kernel
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description (for checkpoint headers)."""
+        return {
+            "kind": self.kind,
+            "in_shape": list(self.in_shape),
+            "out_shape": list(self.out_shape),
+            "kernel": self.kernel,
+            "stride": self.stride,
+            "relu": self.relu,
+        }
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> LayerSpec:
+        """Inverse of :meth:`to_dict`."""
+        return LayerSpec(
+            kind=str(d["kind"]),
+            in_shape=tuple(int(v) for v in d["in_shape"]),
+            out_shape=tuple(int(v) for v in d["out_shape"]),
+            kernel=int(d.get("kernel", 0)),
+            stride=int(d.get("stride", 1)),
+            relu=bool(d.get("relu", True)),
+        )
+
+
+class Sequential:
+    """A feed-forward stack of dense/conv2d layers, each optionally followed by ReLU.
+
+    Holds only the architecture; parameters are passed in (``dict`` with keys ``"l<i>.W"``,
+    ``"l<i>.b"``). Build one with :meth:`Sequential.build` or :func:`mlp` / :func:`nature_cnn` /
+    :func:`minatar_cnn`.
+    """
+
+    def __init__(self, layers: Sequence[LayerSpec]) -> None:
+        self.layers: tuple[LayerSpec, ...] = tuple(layers)
+        for prev, nxt in zip(self.layers, self.layers[1:], strict=False):
+            if int(np.prod(prev.out_shape)) != int(np.prod(nxt.in_shape)):
+                raise ValueError(f"layer shapes do not chain: {prev.out_shape} -> {nxt.in_shape}")
+
+    # ---- construction --------------------------------------------------------------------
+    @staticmethod
+    def build(in_shape: Sequence[int], spec: Sequence[tuple]) -> Sequential:
+        """Chain layers from ``in_shape`` following ``spec``.
+
+        ``spec`` items: ``("conv", channels, kernel, stride)`` or ``("dense", units)``. Every layer
+        but the last is followed by ReLU.
+        """
+        shape = tuple(int(v) for v in in_shape)
+        layers = []
+        for i, item in enumerate(spec):
+            relu = i < len(spec) - 1
+            if item[0] == "conv":
+                _, ch, k, s = item
+                if len(shape) != 3:
+                    raise ValueError(f"conv layer {i} needs a (C, H, W) input, got {shape}")
+                out = (int(ch), conv_out_size(shape[1], k, s), conv_out_size(shape[2], k, s))
+                if out[1] < 1 or out[2] < 1:
+                    raise ValueError(f"conv layer {i}: kernel {k} does not fit input {shape}")
+                layers.append(LayerSpec("conv2d", shape, out, int(k), int(s), relu))
+            elif item[0] == "dense":
+                out = (int(item[1]),)
+                layers.append(LayerSpec("dense", shape, out, relu=relu))
+            else:
+                raise ValueError(f"unknown layer kind {item[0]!r} (use 'conv' or 'dense')")
+            shape = out
+        return Sequential(layers)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready architecture (list of layer dicts)."""
+        return {"layers": [spec.to_dict() for spec in self.layers]}
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> Sequential:
+        """Inverse of :meth:`to_dict`."""
+        return Sequential([LayerSpec.from_dict(x) for x in d["layers"]])
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        """Input shape without the batch axis."""
+        return self.layers[0].in_shape
+
+    @property
+    def out_size(self) -> int:
+        """Number of outputs (e.g. actions)."""
+        return int(np.prod(self.layers[-1].out_shape))
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """``{"l<i>.W": shape, "l<i>.b": shape}`` for every layer, in order."""
+        out: dict[str, tuple[int, ...]] = {}
+        for i, spec in enumerate(self.layers):
+            out[f"l{i}.W"] = spec.weight_shape
+            out[f"l{i}.b"] = (spec.out_shape[0],)
+        return out
+
+    def init(self, rng: np.random.Generator, scheme: str = "torch") -> Params:
+        """Fresh float32 parameters (see :func:`init_weights` for ``scheme``)."""
+        params: Params = {}
+        for i, spec in enumerate(self.layers):
+            params[f"l{i}.W"] = init_weights(
+                rng, spec.weight_shape, spec.fan_in, spec.fan_out, scheme
+            )
+            params[f"l{i}.b"] = init_bias(rng, spec.out_shape[0], spec.fan_in, scheme)
+        return params
+
+    # ---- computation ---------------------------------------------------------------------
+    def forward(
+        self, params: Params, x: np.ndarray, keep_cache: bool = True, preactivations: bool = False
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Run the net on a batch ``x`` (N, *in_shape) (cast to float32).
+
+        Returns ``(y (N, out_size), cache)``. ``cache["layers"]`` (if ``keep_cache``) feeds
+        :meth:`backward`; ``cache["pre"]`` (if ``preactivations``) lists each layer's output before
+        its ReLU, shapes (N, *out_shape) — what ANN→SNN conversion normalises.
+        """
+        h = np.asarray(x, dtype=DTYPE)
+        caches: list[Any] = []
+        pre: list[np.ndarray] = []
+        for i, spec in enumerate(self.layers):
+            W, b = params[f"l{i}.W"], params[f"l{i}.b"]
+            if spec.kind == "dense":
+                z, c = dense_forward(W, b, h)
+            else:
+                z, c = conv2d_forward(W, b, h, spec.stride)
+            if preactivations:
+                pre.append(z.copy())
+            if spec.relu:
+                h, rc = relu_forward(z)
+            else:
+                h, rc = z, None
+            if keep_cache:
+                caches.append((c, rc))
+        cache: dict[str, Any] = {}
+        if keep_cache:
+            cache["layers"] = caches
+        if preactivations:
+            cache["pre"] = pre
+        return h, cache
+
+    def backward(
+        self, params: Params, cache: dict[str, Any], dy: np.ndarray, need_dx: bool = False
+    ) -> tuple[np.ndarray | None, Params]:
+        """Backpropagate ``dy`` (N, out_size) through the cached forward pass.
+
+        Returns ``(dx or None, grads)`` with ``grads`` keyed like ``params``. ``need_dx`` asks for
+        the input gradient (skipped by default: the first layer's input needs none in RL).
+        """
+        grads: Params = {}
+        d = np.asarray(dy, dtype=DTYPE)
+        for i in range(len(self.layers) - 1, -1, -1):
+            spec = self.layers[i]
+            c, rc = cache["layers"][i]
+            if rc is not None:
+                d = relu_backward(rc, d)
+            want_dx = need_dx or i > 0
+            W = params[f"l{i}.W"]
+            if spec.kind == "dense":
+                d, dW, db = dense_backward(W, c, d, want_dx)
+            else:
+                d, dW, db = conv2d_backward(W, c, d, spec.stride, want_dx)
+            grads[f"l{i}.W"], grads[f"l{i}.b"] = dW, db
+        return d, grads
+
+    def __call__(self, params: Params, x: np.ndarray) -> np.ndarray:
+        """Outputs only (no cache): ``(N, out_size)`` float32."""
+        return self.forward(params, x, keep_cache=False)[0]
+
+
+# --------------------------------------------------------------------------------------------
+# standard bodies
+# --------------------------------------------------------------------------------------------
+def mlp(n_in: int, hidden: Sequence[int], n_out: int) -> Sequential:
+    """Multi-layer perceptron ``n_in → hidden… → n_out`` with ReLU between layers."""
+    return Sequential.build((n_in,), [("dense", h) for h in hidden] + [("dense", n_out)])
+
+
+def nature_cnn(n_actions: int, in_shape: Sequence[int] = (4, 84, 84)) -> Sequential:
+    """Nature-DQN (Mnih et al. 2015): 32c8s4 → 64c4s2 → 64c3s1 → 512 → ``n_actions``."""
+    return Sequential.build(
+        in_shape,
+        [("conv", 32, 8, 4), ("conv", 64, 4, 2), ("conv", 64, 3, 1), ("dense", 512),
+         ("dense", n_actions)],
+    )
+
+
+def minatar_cnn(in_channels: int, n_actions: int, size: int = 10) -> Sequential:
+    """MinAtar DQN (Young & Tian 2019): (C, 10, 10) → 16c3s1 → 128 → ``n_actions``."""
+    return Sequential.build(
+        (in_channels, size, size), [("conv", 16, 3, 1), ("dense", 128), ("dense", n_actions)]
+    )
