@@ -1,0 +1,394 @@
+"""The kernel: a network's forward pass in numpy, step for step as Brian2 runs it, and BPTT.
+
+Within one time step Brian2 runs, for every group, the slots ``groups`` (summed variables, then
+the state update), ``thresholds``, ``synapses`` (``on_pre`` effects of this step's spikes) and
+``resets``. The kernel runs the same sequence with the step functions that
+:mod:`neurorl.kernel.codegen` derives from Brian2's own code, so that with the same weights,
+inputs and dt (float64) spike trains are identical and state variables agree to ~1e-12.
+
+Layers are processed one after the other in topological order, each over all T steps; weight
+products between layers are then single matrix products over (T*B) rows. This is exact because a
+layer at step k only reads other layers' spikes of step k (event coupling) or their state at the
+end of step k-1 (summed coupling). Self-recurrent connections are applied inside the time loop.
+Backward is BPTT over the whole sequence in reverse topological order.
+
+Shapes: inputs (T, B, n_in); outputs, states and spikes (T, B, n); weights (n_pre, n_post).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neurorl.kernel.codegen import CompiledModel, compile_model
+from neurorl.kernel.surrogate import Surrogate, get_surrogate
+from neurorl.network import Layer, Network, NetworkError
+
+__all__ = ["Kernel", "KernelCache", "LayerTrace"]
+
+
+@dataclass
+class LayerTrace:
+    """Everything one layer did in a forward pass (arrays (T, B, n) unless noted).
+
+    ``ends[v]`` has T+1 entries: the initial value and the value at the end of each step.
+    ``updated[v]`` is the state after the update (what the threshold saw); ``pre_reset[v]`` the
+    state after synaptic effects (what the reset saw), stored for event targets only.
+    """
+
+    ends: dict[str, np.ndarray]
+    updated: dict[str, np.ndarray]
+    pre_reset: dict[str, np.ndarray]
+    summed: dict[str, np.ndarray]
+    spikes: np.ndarray | None = None
+    h: np.ndarray | None = None
+
+
+@dataclass
+class KernelCache:
+    """A forward pass: per-layer traces, the inputs, and the output (T, B, n_out)."""
+
+    inputs: dict[str, np.ndarray]
+    traces: dict[str, LayerTrace]
+    output: np.ndarray
+    t0: float = 0.0
+    extras: dict = field(default_factory=dict)
+
+    def state(self, layer: str, variable: str) -> np.ndarray:
+        """Values of ``variable`` of ``layer`` at the end of each step, (T, B, n)."""
+        return self.traces[layer].ends[variable][1:]
+
+    def spikes(self, layer: str) -> np.ndarray:
+        """Spikes of ``layer`` (T, B, n), 1.0 where a neuron fired."""
+        return self.traces[layer].spikes
+
+    def final_state(self) -> dict[str, dict[str, np.ndarray]]:
+        """State at the end of the last step, to continue a sequence with ``forward(state=...)``."""
+        return {name: {v: a[-1] for v, a in tr.ends.items()} for name, tr in self.traces.items()}
+
+
+class Kernel:
+    """Numpy forward pass and surrogate-gradient BPTT of a :class:`~neurorl.network.Network`.
+
+    Args:
+        net: the network; its ``params`` are cast to ``dtype`` and trained in place.
+        surrogate: ``atan``, ``sigmoid``, ``fast_sigmoid``, ``rectangular`` or ``triangle``.
+        width: the surrogate's width parameter (alpha, slope or half-width); default per surrogate.
+        dtype: ``np.float64`` or ``np.float32``.
+        detach_reset: do not backpropagate through the reset's dependence on the spike.
+        smooth: spike with the surrogate's smooth step instead of the Heaviside (for gradient
+            checks: backward is then the exact gradient).
+        output: ``(layer, variable)`` read as the output; default: the last layer's ``output``
+            variable, or its spikes (``"spike"``) if the model declares none.
+    """
+
+    def __init__(
+        self,
+        net: Network,
+        surrogate: str | Surrogate = "atan",
+        width: float | None = None,
+        dtype=np.float64,
+        detach_reset: bool = False,
+        smooth: bool = False,
+        output: tuple[str, str] | None = None,
+    ) -> None:
+        self.net = net
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
+        for key, value in net.params.items():
+            if value.dtype != self.dtype:
+                net.params[key] = value.astype(self.dtype)
+        self.params = net.params
+        self.surrogate = get_surrogate(surrogate, width)
+        self.detach_reset = detach_reset
+        self.smooth = smooth
+        self.order = _topological_order(net)
+        self.compiled: dict[str, CompiledModel] = {la.name: compile_model(la.model) for la in self.order}
+        if output is None:
+            last = net.output_layer
+            output = (last.name, last.model.output or "spike")
+        self.output = output
+        layer = net.layers[output[0]]
+        if output[1] == "spike" and not layer.model.spiking:
+            raise NetworkError(f"output layer {layer.name} does not spike; read a variable instead")
+        if output[1] != "spike" and output[1] not in self.compiled[layer.name].state:
+            raise NetworkError(f"output {output[1]!r} is not a state variable of {layer.name}")
+        self.incoming = {la.name: [c for c in net.connections if c.post is la] for la in self.order}
+        self.outgoing = {la.name: [c for c in net.connections if c.pre is la] for la in net.layers.values()}
+
+    # -- forward -------------------------------------------------------------------------------
+    def forward(
+        self, inputs: np.ndarray | dict[str, np.ndarray], state: dict | None = None, t0: float = 0.0
+    ) -> tuple[np.ndarray, KernelCache]:
+        """Run the network on ``inputs`` (T, B, n_in), or a dict of them by input layer.
+
+        ``state`` (from ``cache.final_state()``) continues from an earlier call; ``t0`` is the
+        time in seconds of the first step. Returns the output (T, B, n_out) and the cache that
+        :meth:`backward` needs.
+        """
+        inputs = self._check_inputs(inputs)
+        T, B = next(iter(inputs.values())).shape[:2]
+        traces: dict[str, LayerTrace] = {}
+        for layer in self.order:
+            init = self._initial(layer, B, state)
+            event_in, summed_in = self._external_drive(layer, inputs, traces, T, B)
+            traces[layer.name] = self._layer_forward(layer, init, event_in, summed_in, T, B, t0)
+        name, var = self.output
+        trace = traces[name]
+        out = trace.spikes if var == "spike" else trace.ends[var][1:]
+        return out, KernelCache(inputs, traces, out, t0)
+
+    def _check_inputs(self, inputs) -> dict[str, np.ndarray]:
+        if not isinstance(inputs, dict):
+            if len(self.net.inputs) != 1:
+                raise NetworkError("the network has several inputs: pass a dict by input name")
+            inputs = {self.net.inputs[0].name: inputs}
+        out = {}
+        shape = None
+        for layer in self.net.inputs:
+            if layer.name not in inputs:
+                raise NetworkError(f"missing inputs for input layer {layer.name}")
+            x = np.asarray(inputs[layer.name], dtype=self.dtype)
+            if x.ndim != 3 or x.shape[2] != layer.size:
+                raise NetworkError(f"inputs for {layer.name} have shape {x.shape}, expected (T, B, {layer.size})")
+            if shape is not None and x.shape[:2] != shape:
+                raise NetworkError("all inputs must share T and B")
+            if not np.all(np.isfinite(x)):
+                raise FloatingPointError(f"inputs for {layer.name} contain NaN or inf")
+            shape = x.shape[:2]
+            out[layer.name] = x
+        return out
+
+    def _initial(self, layer: Layer, B: int, state: dict | None) -> dict[str, np.ndarray]:
+        given = (state or {}).get(layer.name, {})
+        init = {}
+        for var, value in self.net.initial_state(layer).items():
+            arr = given.get(var)
+            init[var] = (np.full((B, layer.size), value, self.dtype) if arr is None
+                         else np.array(arr, dtype=self.dtype))
+        return init
+
+    def _param_args(self, layer: Layer) -> tuple:
+        values = self.net.parameter_values(layer)
+        return tuple(np.asarray(values[p], dtype=self.dtype) for p in self.compiled[layer.name].params)
+
+    def _presynaptic(self, conn, inputs, traces) -> np.ndarray:
+        """What ``conn`` transmits per step, (T, B, n_pre): x or spikes (event); out at k-1 (summed)."""
+        if conn.pre.is_input:
+            return inputs[conn.pre.name]
+        trace = traces[conn.pre.name]
+        if conn.coupling == "event":
+            return trace.spikes
+        return trace.ends[conn.pre.out_variable][:-1]
+
+    def _external_drive(self, layer, inputs, traces, T, B):
+        event_in: dict[str, np.ndarray] = {}
+        summed_in: dict[str, np.ndarray] = {}
+        for conn in self.incoming[layer.name]:
+            if conn.recurrent:
+                continue
+            pre = self._presynaptic(conn, inputs, traces)
+            drive = (pre.reshape(T * B, -1) @ self.params[conn.key]).reshape(T, B, layer.size)
+            store = event_in if conn.coupling == "event" else summed_in
+            store[conn.target] = store[conn.target] + drive if conn.target in store else drive
+        return event_in, summed_in
+
+    def _layer_forward(self, layer, init, event_in, summed_in, T, B, t0) -> LayerTrace:
+        cm = self.compiled[layer.name]
+        P = self._param_args(layer)
+        dt = self.dtype.type(self.net.dt_seconds)
+        shape = (B, layer.size)
+        rec_event = [c for c in self.incoming[layer.name] if c.recurrent and c.coupling == "event"]
+        rec_summed = [c for c in self.incoming[layer.name] if c.recurrent and c.coupling == "summed"]
+        event_vars = sorted({c.target for c in self.incoming[layer.name] if c.coupling == "event"})
+        ends = {v: np.empty((T + 1, *shape), self.dtype) for v in (*cm.state,)}
+        for v in cm.state:
+            ends[v][0] = init[v]
+        updated = {v: np.empty((T, *shape), self.dtype) for v in cm.state}
+        pre_reset = {v: np.empty((T, *shape), self.dtype) for v in event_vars}
+        summed = {v: np.empty((T, *shape), self.dtype) for v in cm.summed}
+        spikes = np.empty((T, *shape), self.dtype) if cm.spiking else None
+        h_all = np.empty((T, *shape), self.dtype) if cm.spiking else None
+        index = {v: n for n, v in enumerate(cm.state)}
+        out_var = layer.model.output
+        S = [ends[v][0] for v in cm.state]
+        for k in range(T):
+            t = self.dtype.type(t0 + k * self.net.dt_seconds)
+            A = []
+            for var in cm.summed:
+                a = summed_in[var][k] if var in summed_in else np.full(shape, init[var], self.dtype)
+                for c in rec_summed:
+                    if c.target == var:
+                        a = a + ends[out_var][k] @ self.params[c.key]
+                summed[var][k] = a
+                A.append(a)
+            new = [x if np.ndim(x) else np.full(shape, x, self.dtype)
+                   for x in cm.update(*S, *A, *P, dt, t)]
+            for v, x in zip(cm.state, new, strict=True):
+                updated[v][k] = x
+            if cm.spiking:
+                fired, h = cm.threshold(*new, *P)
+                h_all[k] = h
+                spike = self.surrogate.primitive(h) if self.smooth else fired.astype(self.dtype)
+                spikes[k] = spike
+            for var in event_vars:
+                x = new[index[var]]
+                if var in event_in:
+                    x = x + event_in[var][k]
+                for c in rec_event:
+                    if c.target == var:
+                        x = x + spike @ self.params[c.key]
+                new[index[var]] = x
+                pre_reset[var][k] = x
+            if cm.spiking and cm.reset_vars:
+                values = cm.reset(*new, *P)
+                for v, r in zip(cm.reset_vars, values, strict=True):
+                    old = new[index[v]]
+                    new[index[v]] = old + spike * (r - old) if self.smooth else np.where(fired, r, old)
+            for v, x in zip(cm.state, new, strict=True):
+                ends[v][k + 1] = x
+            S = [ends[v][k + 1] for v in cm.state]
+        return LayerTrace(ends, updated, pre_reset, summed, spikes, h_all)
+
+    # -- backward ------------------------------------------------------------------------------
+    def backward(self, d_output: np.ndarray, cache: KernelCache) -> dict[str, np.ndarray]:
+        """Gradients of a loss with d loss / d output = ``d_output`` (T, B, n_out).
+
+        Returns a dict with one gradient per entry of ``params`` (same keys and shapes).
+        """
+        d_output = np.asarray(d_output, dtype=self.dtype)
+        if d_output.shape != cache.output.shape:
+            raise ValueError(f"d_output has shape {d_output.shape}, expected {cache.output.shape}")
+        T, B = d_output.shape[:2]
+        grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        # Gradients arriving from downstream: on spikes (T,B,n) and on end-of-step states (T+1,B,n).
+        g_spikes: dict[str, np.ndarray] = {}
+        g_ends: dict[str, dict[str, np.ndarray]] = {la.name: {} for la in self.order}
+        name, var = self.output
+        if var == "spike":
+            g_spikes[name] = d_output.copy()
+        else:
+            g = np.zeros((T + 1, B, self.net.layers[name].size), self.dtype)
+            g[1:] = d_output
+            g_ends[name][var] = g
+        for layer in reversed(self.order):
+            g_event, g_summed = self._layer_backward(
+                layer, cache, g_spikes.get(layer.name), g_ends[layer.name], grads, T, B
+            )
+            for conn in self.incoming[layer.name]:
+                if conn.recurrent:
+                    continue
+                g_in = (g_event if conn.coupling == "event" else g_summed)[conn.target]
+                pre = self._presynaptic(conn, cache.inputs, cache.traces)
+                gw = pre.reshape(T * B, -1).T @ g_in.reshape(T * B, -1)
+                grads[conn.key] += gw if conn.mask is None else gw * conn.mask
+                if conn.pre.is_input:
+                    continue
+                g_pre = (g_in.reshape(T * B, -1) @ self.params[conn.key].T).reshape(T, B, -1)
+                if conn.coupling == "event":
+                    acc = g_spikes.setdefault(conn.pre.name, np.zeros_like(g_pre))
+                    acc += g_pre
+                else:
+                    acc = g_ends[conn.pre.name].setdefault(
+                        conn.pre.out_variable, np.zeros((T + 1, *g_pre.shape[1:]), self.dtype)
+                    )
+                    acc[:-1] += g_pre
+        return grads
+
+    def _layer_backward(self, layer, cache, g_spike_ext, g_ends_ext, grads, T, B):
+        cm = self.compiled[layer.name]
+        trace = cache.traces[layer.name]
+        P = self._param_args(layer)
+        dt = self.dtype.type(self.net.dt_seconds)
+        shape = (B, layer.size)
+        index = {v: n for n, v in enumerate(cm.state)}
+        incoming = self.incoming[layer.name]
+        rec_event = [c for c in incoming if c.recurrent and c.coupling == "event"]
+        rec_summed = [c for c in incoming if c.recurrent and c.coupling == "summed"]
+        event_vars = [v for v in cm.state if v in trace.pre_reset]
+        g_event = {v: np.zeros((T, *shape), self.dtype) for v in event_vars}
+        g_summed = {v: np.zeros((T, *shape), self.dtype) for v in cm.summed}
+        g_learn = [np.zeros(shape, self.dtype) for _ in cm.learnable]
+        out_var = layer.model.output
+        zeros = np.zeros(shape, self.dtype)
+        g_S = [zeros] * len(cm.state)
+        for k in range(T - 1, -1, -1):
+            t = self.dtype.type(cache.t0 + k * self.net.dt_seconds)
+            g_S = [g + g_ends_ext[v][k + 1] if v in g_ends_ext else g
+                   for v, g in zip(cm.state, g_S, strict=True)]
+            if cm.spiking:
+                spike = trace.spikes[k]
+                g_spike = zeros if g_spike_ext is None else g_spike_ext[k]
+                g_W = list(g_S)
+                if cm.reset_vars:
+                    W = [trace.pre_reset[v][k] if v in trace.pre_reset else trace.updated[v][k]
+                         for v in cm.state]
+                    g_e = [g_S[index[v]] for v in cm.reset_vars]
+                    g_w_state, (g_spike_reset,), g_p = cm.reset_vjp(*g_e, spike, *W, *P)
+                    for v in cm.reset_vars:
+                        g_W[index[v]] = zeros
+                    g_W = [gw if d is None else gw + d for gw, d in zip(g_W, g_w_state, strict=True)]
+                    if not self.detach_reset and g_spike_reset is not None:
+                        g_spike = g_spike + g_spike_reset
+                    _accumulate(g_learn, g_p)
+                for v in event_vars:
+                    g_event[v][k] = g_W[index[v]]
+                for c in rec_event:
+                    g_tgt = g_W[index[c.target]]
+                    g_spike = g_spike + g_tgt @ self.params[c.key].T
+                    grads[c.key] += spike.T @ g_tgt
+                g_h = g_spike * self.surrogate.grad(trace.h[k])
+                U = [trace.updated[v][k] for v in cm.state]
+                g_thr_state, g_p = cm.threshold_vjp(g_h, *U, *P)
+                g_U = [gw if d is None else gw + d for gw, d in zip(g_W, g_thr_state, strict=True)]
+                _accumulate(g_learn, g_p)
+            else:
+                for v in event_vars:
+                    g_event[v][k] = g_S[index[v]]
+                g_U = g_S
+            prev = [trace.ends[v][k] for v in cm.state]
+            A = [trace.summed[v][k] for v in cm.summed]
+            g_prev, g_A, g_p = cm.update_vjp(*g_U, *prev, *A, *P, dt, t)
+            _accumulate(g_learn, g_p)
+            g_S = [zeros if g is None else g for g in g_prev]
+            for v, g in zip(cm.summed, g_A, strict=True):
+                if g is None:
+                    continue
+                g_summed[v][k] = g
+                for c in rec_summed:
+                    if c.target == v:
+                        grads[c.key] += trace.ends[out_var][k].T @ g
+                        g_S[index[out_var]] = g_S[index[out_var]] + g @ self.params[c.key].T
+        for pname, g in zip(cm.learnable, g_learn, strict=True):
+            key = f"{layer.name}.{pname}"
+            grads[key] += g.sum(0) if grads[key].ndim else g.sum()
+        return g_event, g_summed
+
+
+def _accumulate(acc: list[np.ndarray], terms) -> None:
+    for a, g in zip(acc, terms, strict=True):
+        if g is not None:
+            a += g
+
+
+def _topological_order(net: Network) -> list[Layer]:
+    """Neuron layers so that every non-recurrent connection goes forward; cycles are an error."""
+    layers = net.neuron_layers
+    deps = {la.name: {c.pre.name for c in net.connections
+                      if c.post is la and not c.recurrent and not c.pre.is_input} for la in layers}
+    order: list[Layer] = []
+    done: set[str] = set()
+    while len(order) < len(layers):
+        ready = [la for la in layers if la.name not in done and deps[la.name] <= done]
+        if not ready:
+            stuck = sorted(n for n in deps if n not in done)
+            raise NetworkError(
+                f"connections form a cycle between layers {', '.join(stuck)}; the kernel supports "
+                "feed-forward connections and recurrence of a layer onto itself"
+            )
+        for la in ready:
+            order.append(la)
+            done.add(la.name)
+    return order

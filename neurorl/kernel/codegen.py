@@ -1,0 +1,314 @@
+"""Brian2 abstract code -> vectorised numpy step functions and their sympy-derived VJPs.
+
+For one :class:`~neurorl.models.NeuronModel` this module asks Brian2 for the code it would run
+(``state_updater.abstract_code``, the threshold condition and the reset statements), parses it
+with Brian2's sympy tools, and emits Python source for:
+
+* ``update(*state, *summed, *params, dt, t) -> new state``      (Brian2's ``groups`` slot)
+* ``update_vjp(*g_new, *state, *summed, *params, dt, t) -> (g_state, g_summed, g_learnable)``
+* ``threshold(*state, *params) -> (spike, h)`` with ``h`` the signed distance to threshold
+* ``threshold_vjp(g_h, *state, *params) -> (g_state, g_learnable)``
+* ``reset(*state, *params) -> values of the reset variables``
+* ``reset_vjp(*g_e, spike, *state, *params) -> (g_state, g_spike, g_learnable)``, the VJP of the
+  blend ``e = s + spike*(r(s) - s)`` that equals the reset for a binary spike.
+
+Jacobians come from ``sympy.diff``; structurally zero terms are ``None`` so callers skip them.
+Compilation is cached per model, so building a kernel for a known model costs microseconds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import sympy
+from brian2.equations.equations import SUBEXPRESSION
+from brian2.parsing.sympytools import str_to_sympy
+from sympy.printing.str import StrPrinter
+
+from neurorl.models import NeuronModel, _brian2_group
+
+__all__ = ["CompiledModel", "KernelCompileError", "compile_model"]
+
+_STATEMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(=|\+=|-=|\*=|/=)\s*(.+?)\s*$")
+_NUMPY_FUNCS = {
+    "exp": "np.exp", "log": "np.log", "log10": "np.log10", "sqrt": "np.sqrt", "sin": "np.sin",
+    "cos": "np.cos", "tan": "np.tan", "sinh": "np.sinh", "cosh": "np.cosh", "tanh": "np.tanh",
+    "arcsin": "np.arcsin", "arccos": "np.arccos", "arctan": "np.arctan", "asin": "np.arcsin",
+    "acos": "np.arccos", "atan": "np.arctan", "Abs": "np.abs",
+}
+
+
+class KernelCompileError(ValueError):
+    """A model whose Brian2 code the kernel cannot turn into a differentiable step."""
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """Numpy step functions of one model; argument orders are given by the name tuples."""
+
+    state: tuple[str, ...]
+    summed: tuple[str, ...]
+    params: tuple[str, ...]
+    learnable: tuple[str, ...]
+    update: object
+    update_vjp: object
+    threshold: object | None
+    threshold_vjp: object | None
+    reset_vars: tuple[str, ...]
+    reset: object | None
+    reset_vjp: object | None
+    source: str
+
+    @property
+    def spiking(self) -> bool:
+        """True when the model has a threshold."""
+        return self.threshold is not None
+
+
+def compile_model(model: NeuronModel) -> CompiledModel:
+    """Compile ``model`` into numpy step functions and VJPs (cached per model definition)."""
+    learnable = tuple(p.name for p in model.parameters.values() if p.learnable)
+    return _compile(
+        model.brian2_equations, model.method, model.threshold, model.reset,
+        tuple(model.parameters), learnable, model.name,
+    )
+
+
+@lru_cache(maxsize=128)
+def _compile(equations, method, threshold, reset, params, learnable, name) -> CompiledModel:
+    model = NeuronModel(name=name, equations=equations, method=method, parameters={},
+                        threshold=threshold, reset=reset)
+    group = _brian2_group(model)
+    group.state_updater.update_abstract_code(run_namespace={})
+    eqs = group.equations
+    state = tuple(model.state_variables)
+    summed = tuple(v for v in model.summed_variables if v not in params)
+    subexpressions = {
+        eq.varname: str_to_sympy(str(eq.expr)) for eq in eqs.ordered if eq.type == SUBEXPRESSION
+    }
+
+    def symbols_of(names):
+        return [sympy.Symbol(n, real=True) for n in names]
+
+    s_state, s_summed, s_params = symbols_of(state), symbols_of(summed), symbols_of(params)
+    s_dt, s_t = sympy.Symbol("dt", real=True), sympy.Symbol("t", real=True)
+    s_learn = symbols_of(learnable)
+    known = {*state, *summed, *params, "dt", "t"}
+
+    new_state = _run_statements(group.state_updater.abstract_code, state, {}, name, "state update")
+    new_exprs = [new_state[v] for v in state]
+    _check_symbols(new_exprs, known, name, "state update")
+
+    out = _Emitter()
+    args = [*state, *summed, *params, "dt", "t"]
+    out.function("update", args, new_exprs)
+    g_new = symbols_of([f"_g_{v}" for v in state])
+    out.vjp("update_vjp", [str(g) for g in g_new] + args, g_new, new_exprs,
+            [s_state, s_summed, s_learn])
+
+    threshold_fn = threshold_vjp = reset_fn = reset_vjp = None
+    reset_vars: tuple[str, ...] = ()
+    if threshold is not None:
+        lhs, op, rhs = _split_comparison(threshold, name)
+        lhs = _substitute(str_to_sympy(lhs), subexpressions)
+        rhs = _substitute(str_to_sympy(rhs), subexpressions)
+        _check_symbols([lhs, rhs], known - {"t"}, name, "threshold")
+        h = lhs - rhs if op in (">", ">=") else rhs - lhs
+        targs = [*state, *params]
+        out.threshold("threshold", targs, lhs, rhs, op, h)
+        g_h = sympy.Symbol("_g_h", real=True)
+        out.vjp("threshold_vjp", ["_g_h", *targs], [g_h], [h], [s_state, s_learn])
+    if reset is not None:
+        values = _run_statements(reset.replace(";", "\n"), state, subexpressions, name, "reset")
+        reset_vars = tuple(v for v in state if v in values)
+        r_exprs = [values[v] for v in reset_vars]
+        _check_symbols(r_exprs, known - {"t"}, name, "reset")
+        rargs = [*state, *params]
+        out.function("reset", rargs, r_exprs)
+        spike = sympy.Symbol("_spike", real=True)
+        blend = [sympy.Symbol(v, real=True) + spike * (r - sympy.Symbol(v, real=True))
+                 for v, r in zip(reset_vars, r_exprs, strict=True)]
+        g_e = symbols_of([f"_g_{v}" for v in reset_vars])
+        out.vjp("reset_vjp", [str(g) for g in g_e] + ["_spike", *rargs], g_e, blend,
+                [s_state, [spike], s_learn])
+
+    namespace = out.compile(name)
+    return CompiledModel(
+        state=state, summed=summed, params=params, learnable=learnable,
+        update=namespace["update"], update_vjp=namespace["update_vjp"],
+        threshold=namespace.get("threshold"), threshold_vjp=namespace.get("threshold_vjp"),
+        reset_vars=reset_vars, reset=namespace.get("reset"), reset_vjp=namespace.get("reset_vjp"),
+        source=out.source,
+    )
+
+
+def _run_statements(code: str, state, subexpressions, name: str, what: str) -> dict:
+    """Execute abstract-code statements symbolically; return the final value of assigned names."""
+    env: dict[sympy.Symbol, sympy.Expr] = {}
+    assigned: dict[str, sympy.Expr] = {}
+    for line in code.splitlines():
+        if not line.strip():
+            continue
+        match = _STATEMENT.match(line)
+        if match is None:
+            raise KernelCompileError(f"model {name}: cannot read {what} statement {line.strip()!r}")
+        target, op, expr = match.groups()
+        rhs = _substitute(str_to_sympy(expr), subexpressions).xreplace(env)
+        sym = sympy.Symbol(target, real=True)
+        old = env.get(sym, sym)
+        value = {"=": rhs, "+=": old + rhs, "-=": old - rhs, "*=": old * rhs, "/=": old / rhs}[op]
+        env[sym] = value
+        assigned[target] = value
+    return {v: assigned[v] for v in state if v in assigned}
+
+
+def _substitute(expr: sympy.Expr, subexpressions: dict) -> sympy.Expr:
+    for _ in range(len(subexpressions) + 1):
+        names = {s.name for s in expr.free_symbols}
+        hits = {sympy.Symbol(k, real=True): v for k, v in subexpressions.items() if k in names}
+        if not hits:
+            return expr
+        expr = expr.xreplace(hits)
+    return expr
+
+
+def _split_comparison(code: str, name: str) -> tuple[str, str, str]:
+    match = re.match(r"^(.*?)(>=|<=|>|<)(.*)$", code)
+    if match is None:
+        raise KernelCompileError(f"model {name}: threshold {code!r} is not a comparison")
+    return match.group(1), match.group(2), match.group(3)
+
+
+def _check_symbols(exprs, known: set[str], name: str, what: str) -> None:
+    unknown = {s.name for e in exprs for s in e.free_symbols} - known
+    if unknown:
+        raise KernelCompileError(
+            f"model {name}: the {what} uses {', '.join(sorted(unknown))}, which the kernel does "
+            "not provide (it supports state, summed and parameter variables, dt and t)"
+        )
+
+
+def _differentiable(expr: sympy.Expr) -> sympy.Expr:
+    """Rewrite Brian2 functions sympy cannot differentiate (clip) into ones it can."""
+    def clip(x, lo, hi):
+        return sympy.Min(sympy.Max(x, lo), hi)
+    replacements = {f: clip(*f.args) for f in expr.atoms(sympy.Function) if f.func.__name__ == "clip"}
+    return expr.xreplace(replacements) if replacements else expr
+
+
+class _Printer(StrPrinter):
+    def _print_Symbol(self, expr):
+        return expr.name
+
+    def _print_Function(self, expr):
+        fname = expr.func.__name__
+        args = ", ".join(self._print(a) for a in expr.args)
+        if fname in _NUMPY_FUNCS:
+            return f"{_NUMPY_FUNCS[fname]}({args})"
+        if fname == "clip":
+            return self._print(_differentiable(expr))
+        raise KernelCompileError(f"the kernel has no numpy form of the function {fname!r}")
+
+    def _print_exp(self, expr):
+        return f"np.exp({self._print(expr.args[0])})"
+
+    def _print_Abs(self, expr):
+        return f"np.abs({self._print(expr.args[0])})"
+
+    def _print_Max(self, expr):
+        *rest, last = expr.args
+        return f"np.maximum({self._print(sympy.Max(*rest)) if len(rest) > 1 else self._print(rest[0])}, {self._print(last)})"
+
+    def _print_Min(self, expr):
+        *rest, last = expr.args
+        return f"np.minimum({self._print(sympy.Min(*rest)) if len(rest) > 1 else self._print(rest[0])}, {self._print(last)})"
+
+    def _print_Heaviside(self, expr):
+        return f"np.heaviside({self._print(expr.args[0])}, 0.0)"
+
+    def _print_Infinity(self, expr):
+        return "np.inf"
+
+    def _print_NegativeInfinity(self, expr):
+        return "-np.inf"
+
+    def _print_Pow(self, expr, rational=False):
+        base, exp = expr.args
+        if exp == sympy.Rational(1, 2):
+            return f"np.sqrt({self._print(base)})"
+        if exp == -1:
+            return f"1.0/({self._print(base)})"
+        return super()._print_Pow(expr, rational)
+
+    def _print_Rational(self, expr):
+        return f"({expr.p}/{expr.q})"
+
+    def _print_Float(self, expr):
+        return repr(float(expr))
+
+    def _print_Derivative(self, expr):
+        raise KernelCompileError(f"cannot differentiate {expr.expr}")
+
+    def _print_Subs(self, expr):
+        raise KernelCompileError(f"cannot differentiate {expr}")
+
+
+class _Emitter:
+    """Collects generated Python functions, then compiles them in one namespace."""
+
+    def __init__(self) -> None:
+        self.printer = _Printer()
+        self.chunks: list[str] = []
+
+    def _body(self, exprs, names) -> list[str]:
+        replacements, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("_x"))
+        lines = [f"    {s} = {self.printer.doprint(e)}" for s, e in replacements]
+        for var, e in zip(names, reduced, strict=True):
+            lines.append(f"    {var} = {self.printer.doprint(e)}")
+        return lines
+
+    def function(self, fname, args, exprs) -> None:
+        outs = [f"_out{k}" for k in range(len(exprs))]
+        lines = [f"def {fname}({', '.join(args)}):", *self._body(exprs, outs)]
+        lines.append(f"    return ({', '.join(outs)},)")
+        self.chunks.append("\n".join(lines))
+
+    def threshold(self, fname, args, lhs, rhs, op, h) -> None:
+        lines = [f"def {fname}({', '.join(args)}):", *self._body([lhs, rhs, h], ["_l", "_r", "_h"])]
+        lines.append(f"    return (_l {op} _r), _h")
+        self.chunks.append("\n".join(lines))
+
+    def vjp(self, fname, args, cotangents, outputs, groups) -> None:
+        """Emit ``sum_i cotangent_i * d output_i / d x`` for every x of each group of symbols."""
+        outputs = [_differentiable(o) for o in outputs]
+        exprs, names, layout = [], [], []
+        for group in groups:
+            entry = []
+            for x in group:
+                total = sum((c * sympy.diff(o, x) for c, o in zip(cotangents, outputs, strict=True)),
+                            sympy.Integer(0))
+                if total == 0:
+                    entry.append("None")
+                else:
+                    names.append(f"_d{len(names)}")
+                    exprs.append(total)
+                    entry.append(names[-1])
+            layout.append(entry)
+        lines = [f"def {fname}({', '.join(args)}):"]
+        if exprs:
+            lines += self._body(exprs, names)
+        groups_src = ", ".join(f"({', '.join(e)}{',' if len(e) == 1 else ''})" for e in layout)
+        lines.append(f"    return ({groups_src})")
+        self.chunks.append("\n".join(lines))
+
+    @property
+    def source(self) -> str:
+        return "\n\n".join(self.chunks) + "\n"
+
+    def compile(self, name: str) -> dict:
+        namespace: dict = {"np": np}
+        exec(compile(self.source, f"<neurorl kernel: {name}>", "exec"), namespace)  # noqa: S102
+        return namespace

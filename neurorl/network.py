@@ -1,0 +1,390 @@
+"""Network specification: layers of neuron models, connections, weights; to and from Brian2.
+
+A :class:`Network` is a plain description (layer sizes, :class:`~neurorl.models.NeuronModel`
+per layer, connections) plus one dict of parameter arrays, ``Network.params``. The same dict is
+trained by the kernel (:meth:`Network.kernel`) and written into Brian2 objects
+(:meth:`Network.to_brian2`), so trained weights reach Brian2 unchanged.
+
+Parameter keys: ``"<connection>.w"`` for weights of shape (n_pre, n_post) and
+``"<layer>.<parameter>"`` for a model's learnable parameters, shape (n,) per neuron or () shared.
+
+Coupling follows the target variable (see :mod:`neurorl.models`): a differential state variable
+receives ``target_post += w`` on each presynaptic spike (an analog input "spikes" every step and
+adds ``w * x_pre``); a plain variable receives ``target_post = w * out_pre`` summed every step,
+where ``out`` is the presynaptic model's ``output`` variable (``x`` for an input).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import brian2
+import numpy as np
+
+from neurorl.models import ModelError, NeuronModel, _unit_string
+
+__all__ = ["Brian2Network", "Connection", "Layer", "Network", "NetworkError"]
+
+_ON_PRE = re.compile(r"^\s*([A-Za-z_]\w*)_post\s*\+=\s*w\s*$")
+
+
+class NetworkError(ValueError):
+    """A network that neurorl cannot build or compile (the message says what and where)."""
+
+
+@dataclass(eq=False)
+class Layer:
+    """A population: ``size`` neurons of ``model``; an input layer has ``model=None``."""
+
+    name: str
+    size: int
+    model: NeuronModel | None = None
+    constants: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def is_input(self) -> bool:
+        """True for analog input layers (values fed every step)."""
+        return self.model is None
+
+    @property
+    def out_variable(self) -> str | None:
+        """The variable a summed connection reads from this layer (``x`` for inputs)."""
+        return "x" if self.is_input else self.model.output
+
+
+@dataclass(eq=False)
+class Connection:
+    """Weights from ``pre`` onto variable ``target`` of ``post``; ``coupling`` is event/summed."""
+
+    name: str
+    pre: Layer
+    post: Layer
+    target: str
+    coupling: str
+    mask: np.ndarray | None = None
+
+    @property
+    def key(self) -> str:
+        """Key of the weight array (n_pre, n_post) in ``Network.params``."""
+        return f"{self.name}.w"
+
+    @property
+    def recurrent(self) -> bool:
+        """True when the connection maps a layer onto itself."""
+        return self.pre is self.post
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Presynaptic and postsynaptic indices of the existing synapses (dense: all pairs)."""
+        if self.mask is None:
+            i, j = np.meshgrid(np.arange(self.pre.size), np.arange(self.post.size), indexing="ij")
+            return i.ravel(), j.ravel()
+        return np.nonzero(self.mask)
+
+
+class Network:
+    """Layers of Brian2 neuron models, their connections and one dict of parameters.
+
+    Args:
+        dt: simulation time step in milliseconds.
+        seed: seed of the generator that initialises weights.
+    """
+
+    def __init__(self, dt: float = 1.0, seed: int = 0) -> None:
+        self.dt = float(dt)
+        self.rng = np.random.default_rng(seed)
+        self.layers: dict[str, Layer] = {}
+        self.connections: list[Connection] = []
+        self.params: dict[str, np.ndarray] = {}
+
+    @property
+    def dt_seconds(self) -> float:
+        """The time step in seconds (the unit of ``dt`` in Brian2's abstract code)."""
+        return self.dt * 1e-3
+
+    # -- building ------------------------------------------------------------------------------
+    def input(self, size: int, name: str | None = None) -> Layer:
+        """Add an analog input layer of ``size`` channels, fed a value every step."""
+        name = name or ("input" if "input" not in self.layers else f"input{len(self.layers)}")
+        return self._add(Layer(name, int(size)))
+
+    def layer(self, size: int, model: NeuronModel, name: str | None = None, **values) -> Layer:
+        """Add ``size`` neurons of ``model``.
+
+        ``values`` set parameters: a number, quantity or Brian2 string for any parameter, or an
+        array of shape (size,) for a per-neuron one. Recurrent inputs the model declares (GRSN
+        gates) get their dense self-connections here.
+        """
+        if not isinstance(model, NeuronModel):
+            raise NetworkError(f"layer model must be a NeuronModel (models.load(...)), got {model!r}")
+        name = name or f"layer{sum(not la.is_input for la in self.layers.values()) + 1}"
+        arrays = {k: v for k, v in values.items() if isinstance(v, np.ndarray)}
+        model = model.with_parameters(**{k: v for k, v in values.items() if k not in arrays})
+        layer = self._add(Layer(name, int(size), model))
+        for pname, p in model.parameters.items():
+            if not (p.per_neuron or p.learnable):
+                continue
+            value = arrays.pop(pname, None)
+            shape = (layer.size,) if p.per_neuron else ()
+            arr = np.full(shape, p.si) if value is None else np.asarray(value, dtype=float)
+            if arr.shape != shape:
+                raise NetworkError(f"layer {name}: {pname} has shape {arr.shape}, expected {shape}")
+            if p.learnable:
+                self.params[f"{name}.{pname}"] = arr.copy()
+            else:
+                layer.constants[pname] = arr.copy()
+        if arrays:
+            raise NetworkError(f"layer {name}: {', '.join(arrays)} are not per-neuron parameters")
+        for var in model.recurrent:
+            self.connect(layer, layer, target=var, name=f"{name}_rec_{var}")
+        return layer
+
+    def connect(
+        self,
+        pre: Layer,
+        post: Layer,
+        target: str | list[str] | None = None,
+        on_pre: str | None = None,
+        mask: np.ndarray | None = None,
+        w: np.ndarray | None = None,
+        scale: float = 1.0,
+        name: str | None = None,
+    ) -> list[Connection]:
+        """Connect ``pre`` to ``post``; one weight matrix (n_pre, n_post) per target variable.
+
+        Args:
+            target: variable(s) of ``post`` to drive; default: the model's ``inputs``.
+            on_pre: alternatively a Brian2 statement ``"<var>_post += w"``.
+            mask: boolean (n_pre, n_post); synapses exist only where True (sparse).
+            w: initial weights; default uniform in +-scale/sqrt(fan-in).
+            name: base name; weights are ``params[name + ".w"]``.
+        """
+        if post.is_input:
+            raise NetworkError(f"cannot connect into input layer {post.name}")
+        if on_pre is not None:
+            match = _ON_PRE.match(on_pre)
+            if match is None:
+                raise NetworkError(
+                    f"unsupported synapse statement {on_pre!r}: neurorl supports "
+                    "on_pre = '<var>_post += w' and summed variables"
+                )
+            target = match.group(1)
+            if post.model.coupling(target) != "event":
+                raise NetworkError(f"on_pre {on_pre!r}: {target} is not a state variable of {post.name}")
+        targets = [target] if isinstance(target, str) else list(target or post.model.inputs)
+        if not targets:
+            raise NetworkError(f"model {post.model.name!r} declares no inputs; give target=")
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool)
+            if mask.shape != (pre.size, post.size):
+                raise NetworkError(f"mask has shape {mask.shape}, expected {(pre.size, post.size)}")
+        made = []
+        for var in targets:
+            try:
+                coupling = post.model.coupling(var)
+            except ModelError as err:
+                raise NetworkError(str(err)) from None
+            if coupling == "summed":
+                if pre.out_variable is None:
+                    raise NetworkError(
+                        f"{pre.name} -> {post.name}.{var}: summed coupling reads the presynaptic "
+                        f"'output' variable, and model {pre.model.name!r} declares none"
+                    )
+                for c in self.connections:
+                    if c.post is post and c.target == var:
+                        raise NetworkError(
+                            f"{post.name}.{var} is already the summed target of {c.name} "
+                            "(Brian2 allows one summed connection per variable)"
+                        )
+            base = name or f"{pre.name}_to_{post.name}"
+            cname = base if len(targets) == 1 else f"{base}_{var}"
+            if any(c.name == cname for c in self.connections):
+                cname = f"{cname}_{var}" if not cname.endswith(var) else f"{cname}{len(self.connections)}"
+            conn = Connection(cname, pre, post, var, coupling, mask)
+            fan_in = pre.size if mask is None else max(int(mask.sum(0).max()), 1)
+            if w is None:
+                bound = scale / np.sqrt(fan_in)
+                weights = self.rng.uniform(-bound, bound, (pre.size, post.size))
+            else:
+                weights = np.array(w, dtype=float)
+                if weights.shape != (pre.size, post.size):
+                    raise NetworkError(f"w has shape {weights.shape}, expected {(pre.size, post.size)}")
+            if mask is not None:
+                weights = weights * mask
+            self.params[conn.key] = weights
+            self.connections.append(conn)
+            made.append(conn)
+        return made
+
+    def _add(self, layer: Layer) -> Layer:
+        if layer.name in self.layers:
+            raise NetworkError(f"a layer named {layer.name!r} exists already")
+        if not re.fullmatch(r"[A-Za-z]\w*", layer.name):
+            raise NetworkError(f"layer name {layer.name!r} must be an identifier")
+        if layer.size < 1:
+            raise NetworkError(f"layer {layer.name} must have at least one neuron")
+        self.layers[layer.name] = layer
+        return layer
+
+    # -- views ---------------------------------------------------------------------------------
+    @property
+    def inputs(self) -> list[Layer]:
+        """Input layers in creation order."""
+        return [la for la in self.layers.values() if la.is_input]
+
+    @property
+    def neuron_layers(self) -> list[Layer]:
+        """Layers of neurons in creation order."""
+        return [la for la in self.layers.values() if not la.is_input]
+
+    @property
+    def output_layer(self) -> Layer:
+        """The last layer added (the readout)."""
+        return self.neuron_layers[-1]
+
+    def parameter_values(self, layer: Layer) -> dict[str, np.ndarray | float]:
+        """Every model parameter of ``layer`` in SI units: arrays (size,) or floats."""
+        out: dict[str, np.ndarray | float] = {}
+        for pname, p in layer.model.parameters.items():
+            key = f"{layer.name}.{pname}"
+            if key in self.params:
+                out[pname] = self.params[key]
+            elif pname in layer.constants:
+                out[pname] = layer.constants[pname]
+            else:
+                out[pname] = p.si
+        return out
+
+    def initial_state(self, layer: Layer) -> dict[str, float]:
+        """Initial value (SI) of each state and summed variable of ``layer``."""
+        init = {v: 0.0 for v in (*layer.model.state_variables, *layer.model.summed_variables)}
+        init.update({k: float(brian2.asarray(v)) for k, v in layer.model.initial.items()})
+        return init
+
+    def set_params(self, values: dict[str, np.ndarray]) -> None:
+        """Copy ``values`` into ``params`` (same keys and shapes), e.g. from a checkpoint."""
+        for key, value in values.items():
+            if key not in self.params:
+                raise NetworkError(f"unknown parameter {key!r}; known: {', '.join(self.params)}")
+            value = np.asarray(value)
+            if value.shape != self.params[key].shape:
+                raise NetworkError(
+                    f"parameter {key} has shape {value.shape}, expected {self.params[key].shape}"
+                )
+            self.params[key][...] = value
+
+    def kernel(self, surrogate: str = "atan", dtype=np.float64, **options):
+        """Compile the numpy forward/backward kernel of this network (see :mod:`neurorl.kernel`).
+
+        The kernel trains ``self.params`` in place (cast to ``dtype``).
+        """
+        from neurorl.kernel import Kernel
+
+        return Kernel(self, surrogate=surrogate, dtype=dtype, **options)
+
+    # -- Brian2 --------------------------------------------------------------------------------
+    def to_brian2(self, copies: int = 1, inputs: np.ndarray | dict | None = None) -> Brian2Network:
+        """Build this network as Brian2 objects with the current parameters.
+
+        Args:
+            copies: independent copies of the network (a batch), neuron k of copy c at index
+                c*size + k of each group.
+            inputs: (T, copies, n_in) values for the (single) input layer, or a dict by input
+                name, fed through a TimedArray; without it, inputs have a settable variable ``x``
+                (closed loop: a ``network_operation`` writes it).
+        """
+        if isinstance(inputs, np.ndarray):
+            if len(self.inputs) != 1:
+                raise NetworkError("several input layers: give inputs as a dict by layer name")
+            inputs = {self.inputs[0].name: inputs}
+        dt = self.dt * brian2.ms
+        groups: dict[str, brian2.NeuronGroup] = {}
+        for layer in self.layers.values():
+            n = layer.size * copies
+            if layer.is_input:
+                values = None if inputs is None else inputs.get(layer.name)
+                if values is None:
+                    group = brian2.NeuronGroup(n, "x : 1", threshold="True", reset="", dt=dt, name=f"{layer.name}*")
+                else:
+                    values = np.asarray(values, dtype=float)
+                    if values.ndim != 3 or values.shape[1:] != (copies, layer.size):
+                        raise NetworkError(
+                            f"inputs for {layer.name} have shape {values.shape}, "
+                            f"expected (T, {copies}, {layer.size})"
+                        )
+                    stimulus = brian2.TimedArray(values.reshape(len(values), n), dt=dt)
+                    group = brian2.NeuronGroup(
+                        n, "x : 1", threshold="True", reset="", dt=dt, namespace={"stimulus": stimulus},
+                        name=f"{layer.name}*",
+                    )
+                    group.run_regularly("x = stimulus(t, i)", when="start", name=f"{layer.name}_feed*")
+            else:
+                m = layer.model
+                group = brian2.NeuronGroup(
+                    n, m.brian2_equations, threshold=m.threshold, reset=m.reset, method=m.method,
+                    dt=dt, namespace={}, name=f"{layer.name}*",
+                )
+                for pname, value in self.parameter_values(layer).items():
+                    value = np.asarray(value, dtype=float)
+                    setattr(group, f"{pname}_", np.tile(value, copies) if value.ndim else value)
+                for var, value in self.initial_state(layer).items():
+                    setattr(group, f"{var}_", value)
+            groups[layer.name] = group
+        synapses: dict[str, brian2.Synapses] = {}
+        for conn in self.connections:
+            eqs = brian2.Equations(conn.post.model.brian2_equations)
+            unit = _unit_string(eqs[conn.target].dim)
+            if conn.coupling == "event":
+                effect = f"{conn.target}_post += w" + (" * x_pre" if conn.pre.is_input else "")
+                syn = brian2.Synapses(
+                    groups[conn.pre.name], groups[conn.post.name], f"w : {unit}",
+                    on_pre=effect, dt=dt, namespace={}, name=f"{conn.name}*",
+                )
+            else:
+                model = f"w : {unit}\n{conn.target}_post = w * {conn.pre.out_variable}_pre : {unit} (summed)"
+                syn = brian2.Synapses(
+                    groups[conn.pre.name], groups[conn.post.name], model, dt=dt, namespace={},
+                    name=f"{conn.name}*",
+                )
+            i, j = conn.pairs()
+            offsets = np.arange(copies)
+            syn.connect(
+                i=(i[None, :] + offsets[:, None] * conn.pre.size).ravel(),
+                j=(j[None, :] + offsets[:, None] * conn.post.size).ravel(),
+            )
+            syn.w_ = np.tile(np.asarray(self.params[conn.key], dtype=float)[i, j], copies)
+            synapses[conn.name] = syn
+        net = brian2.Network(*groups.values(), *synapses.values())
+        return Brian2Network(self, groups, synapses, net, copies)
+
+    def read_brian2(self, objs: Brian2Network) -> None:
+        """Copy weights and learnable parameters of copy 0 of ``objs`` back into ``params``."""
+        for conn in self.connections:
+            i, j = conn.pairs()
+            self.params[conn.key][i, j] = np.asarray(objs.synapses[conn.name].w_)[: len(i)]
+        for layer in self.neuron_layers:
+            group = objs.groups[layer.name]
+            for pname, p in layer.model.parameters.items():
+                if p.learnable:
+                    value = np.asarray(getattr(group, f"{pname}_"))
+                    self.params[f"{layer.name}.{pname}"][...] = value[: layer.size] if p.per_neuron else value
+
+    def __repr__(self) -> str:
+        rows = [f"Network(dt={self.dt} ms)"]
+        for layer in self.layers.values():
+            kind = "input" if layer.is_input else layer.model.name
+            rows.append(f"  {layer.name}: {layer.size} x {kind}")
+        for c in self.connections:
+            rows.append(f"  {c.name}: {c.pre.name} -> {c.post.name}.{c.target} ({c.coupling})")
+        return "\n".join(rows)
+
+
+@dataclass
+class Brian2Network:
+    """Brian2 objects of a :class:`Network`: groups and synapses by name, and a ``brian2.Network``."""
+
+    spec: Network
+    groups: dict[str, brian2.NeuronGroup]
+    synapses: dict[str, brian2.Synapses]
+    network: brian2.Network
+    copies: int = 1
