@@ -1,0 +1,683 @@
+"""Double DQN in numpy — the teacher that later issues convert (ANN→SNN) and distil (SDN).
+
+Method (read :func:`train` top to bottom):
+
+* Q-network: an MLP for vector observations, the MinAtar net for (C, 10, 10) frames, the
+  Nature-DQN stack for (4, 84, 84) Atari frames (uint8, scaled by 1/255). float32 throughout.
+* Acting: ε-greedy with ε linear from ``start_e`` to ``end_e`` over ``exploration_fraction`` of
+  the run; uniform random actions before ``learning_starts``.
+* Replay: a uniform numpy ring buffer of (s, a, r, s', terminated). A *truncated* episode (time
+  limit) stores its real last observation as s' with terminated = 0, so the target bootstraps
+  through it; only *terminated* transitions stop bootstrapping.
+* Learning: every ``train_freq`` vector steps, ``gradient_steps`` Adam updates on batches of
+  ``batch_size``: target y = r + γ(1 − terminated)·Q_target(s', argmax_a Q_online(s', a)) (Double
+  DQN; plain DQN takes max_a Q_target), Huber loss on Q_online(s, a) − y, gradient norm clipped to
+  ``max_grad_norm``. Target network: Polyak averaging with ``tau`` every
+  ``target_update_interval`` environment steps (tau = 1 is a hard copy).
+
+Defaults are the rl-zoo CartPole-v1 settings. Everything random flows from ``seed`` through numpy
+Generators whose states are checkpointed with the weights, optimiser, replay buffer and the
+environments, so an interrupted run resumed from ``state.npz`` ends bit for bit where the
+uninterrupted run does.
+
+For later issues: :class:`QNetwork` (``layers``, ``forward(..., preactivations=True)``,
+``q_values``), :func:`load_teacher`, :func:`evaluate`.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from neurorl import checkpoint, nn
+from neurorl.envs import SeededVectorEnv, make_env
+from neurorl.optim import Adam, clip_grad_norm
+
+TEACHER_FILE = "teacher.npz"
+STATE_FILE = "state.npz"
+METRICS_FILE = "metrics.csv"
+CURVE_FILE = "learning_curve.png"
+
+
+# --------------------------------------------------------------------------------------------
+# configuration
+# --------------------------------------------------------------------------------------------
+@dataclass
+class DQNConfig:
+    """Hyperparameters of one run. Step counts are environment steps summed over all copies."""
+
+    env_id: str = "CartPole-v1"
+    seed: int = 0
+    total_steps: int = 50_000
+    num_envs: int = 1
+    net: str = "auto"  # "auto" | "mlp" | "minatar" | "nature"
+    hidden: tuple[int, ...] = (256, 256)  # MLP hidden widths
+    init: str = "torch"  # weight initialisation, see nn.init_weights
+    lr: float = 2.3e-3
+    adam_eps: float = 1e-8
+    gamma: float = 0.99
+    buffer_size: int = 100_000
+    batch_size: int = 64
+    learning_starts: int = 1_000
+    train_freq: int = 256  # vector steps between training phases
+    gradient_steps: int = 128  # Adam updates per training phase
+    target_update_interval: int = 10  # environment steps between target updates
+    tau: float = 1.0  # 1 = hard copy, < 1 = Polyak averaging
+    start_e: float = 1.0
+    end_e: float = 0.04
+    exploration_fraction: float = 0.16
+    max_grad_norm: float = 10.0
+    double_dqn: bool = True
+    reward_clip: float = 0.0  # > 0: clip training rewards to ±reward_clip (Atari: 1)
+    env_options: dict[str, Any] = field(default_factory=dict)
+    checkpoint_every: int = 0  # environment steps between resume checkpoints (0: none)
+    blas_threads: int = 1  # numpy BLAS threads while training (0: leave unchanged)
+
+    # fields that do not change the numbers a run produces
+    NON_NUMERIC = ("checkpoint_every", "blas_threads")
+
+    def __post_init__(self) -> None:
+        self.hidden = tuple(int(h) for h in self.hidden)
+        if self.num_envs < 1 or self.total_steps < 1 or self.batch_size < 1:
+            raise ValueError("num_envs, total_steps and batch_size must be positive")
+        if not 0.0 < self.tau <= 1.0:
+            raise ValueError(f"tau must be in (0, 1], got {self.tau}")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DQNConfig:
+        """Config from a (JSON) dict; unknown keys are an error naming them."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"unknown DQN config keys: {', '.join(unknown)}")
+        return cls(**d)
+
+
+def linear_schedule(start: float, end: float, duration: float, t: float) -> float:
+    """Value moving linearly from ``start`` (t = 0) to ``end`` (t ≥ ``duration``)."""
+    if duration <= 0:
+        return end
+    return start + (end - start) * min(1.0, t / duration)
+
+
+# --------------------------------------------------------------------------------------------
+# Q-network
+# --------------------------------------------------------------------------------------------
+class Layer(NamedTuple):
+    """One affine layer of a Q-network: its spec and its (live) weight and bias arrays."""
+
+    spec: nn.LayerSpec
+    W: np.ndarray
+    b: np.ndarray
+
+
+@dataclass
+class QNetwork:
+    """A Q-network: architecture (:class:`nn.Sequential`), parameters, observation scale.
+
+    ``params`` maps ``"l<i>.W"``/``"l<i>.b"`` to float32 arrays (dense ``W`` is (n_in, n_out),
+    conv ``W`` is (C_out, C_in, k, k)). Observations are multiplied by ``obs_scale`` (1/255 for
+    Atari frames) before the first layer. ``meta`` holds what the checkpoint said (env, config).
+    """
+
+    net: nn.Sequential
+    params: dict[str, np.ndarray]
+    obs_scale: float = 1.0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_actions(self) -> int:
+        """Number of actions (outputs)."""
+        return self.net.out_size
+
+    @property
+    def layers(self) -> list[Layer]:
+        """Per-layer specs with their ``W`` and ``b`` arrays, input to output (ReLU after all but
+        the last)."""
+        return [
+            Layer(spec, self.params[f"l{i}.W"], self.params[f"l{i}.b"])
+            for i, spec in enumerate(self.net.layers)
+        ]
+
+    def preprocess(self, obs: np.ndarray) -> np.ndarray:
+        """Observations (N, *obs_shape) as the float32 network input (scaled by ``obs_scale``)."""
+        x = np.asarray(obs, dtype=np.float32)
+        return x * np.float32(self.obs_scale) if self.obs_scale != 1.0 else x
+
+    def _batch(self, obs: np.ndarray) -> tuple[np.ndarray, bool]:
+        obs = np.asarray(obs)
+        single = obs.ndim == len(self.net.in_shape)
+        return (obs[None] if single else obs), single
+
+    def forward(
+        self, obs: np.ndarray, preactivations: bool = False
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Q-values (N, A) and, if asked, every layer's pre-activation (N, *out_shape) list."""
+        x, _ = self._batch(obs)
+        q, cache = self.net.forward(
+            self.params, self.preprocess(x), keep_cache=False, preactivations=preactivations
+        )
+        return q, cache.get("pre", [])
+
+    def q_values(self, obs: np.ndarray) -> np.ndarray:
+        """Q-values, float32: (N, A) for a batch (N, *obs_shape), (A,) for one observation."""
+        x, single = self._batch(obs)
+        q = self.net(self.params, self.preprocess(x))
+        return q[0] if single else q
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Greedy actions (N,) int64 for a batch of observations."""
+        x, _ = self._batch(obs)
+        return np.argmax(self.net(self.params, self.preprocess(x)), axis=1)
+
+    def save(self, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
+        """Write the network as a checkpoint (arrays ``q/l<i>.W`` …, architecture in the header)."""
+        header = dict(self.meta)
+        header.update(meta or {})
+        header.update(kind="neurorl.dqn.QNetwork", architecture=self.net.to_dict(),
+                      obs_scale=self.obs_scale)
+        return checkpoint.save(path, {f"q/{k}": v for k, v in self.params.items()}, header)
+
+
+def build_q_network(
+    obs_shape: Sequence[int], obs_dtype: str, n_actions: int, cfg: DQNConfig
+) -> tuple[nn.Sequential, float]:
+    """Choose the architecture for these observations: ``(net, obs_scale)``.
+
+    ``cfg.net = "auto"``: 1-D → MLP(``cfg.hidden``); (C, 10, 10) → MinAtar net; (4, 84, 84) →
+    Nature DQN. uint8 observations are scaled by 1/255.
+    """
+    kind = cfg.net
+    shape = tuple(obs_shape)
+    if kind == "auto":
+        if len(shape) == 1:
+            kind = "mlp"
+        elif len(shape) == 3 and shape[1:] == (10, 10):
+            kind = "minatar"
+        elif len(shape) == 3 and shape[1:] == (84, 84):
+            kind = "nature"
+        else:
+            raise ValueError(f"no default Q-network for observations of shape {shape}; "
+                             "set net to 'mlp', 'minatar' or 'nature'")
+    scale = 1.0 / 255.0 if obs_dtype == "uint8" else 1.0
+    if kind == "mlp":
+        return nn.mlp(int(np.prod(shape)), cfg.hidden, n_actions), scale
+    if kind == "minatar":
+        return nn.minatar_cnn(shape[0], n_actions, size=shape[1]), scale
+    if kind == "nature":
+        return nn.nature_cnn(n_actions, in_shape=shape), scale
+    raise ValueError(f"unknown Q-network {cfg.net!r}; choose auto, mlp, minatar or nature")
+
+
+def load_teacher(path: str | Path) -> QNetwork:
+    """Load a trained Q-network from ``teacher.npz`` (or a training ``state.npz``).
+
+    Raises :class:`neurorl.checkpoint.CheckpointError` for a corrupt file and ``ValueError`` for
+    a checkpoint that holds no Q-network.
+    """
+    arrays, meta = checkpoint.load(path)
+    if "architecture" not in meta:
+        raise ValueError(f"{path}: checkpoint holds no Q-network (no 'architecture' in its header)")
+    net = nn.Sequential.from_dict(meta["architecture"])
+    params = {k[2:]: v for k, v in arrays.items() if k.startswith("q/")}
+    missing = set(net.param_shapes()) - set(params)
+    if missing:
+        raise ValueError(f"{path}: Q-network arrays missing: {sorted(missing)}")
+    for k, shape in net.param_shapes().items():
+        if params[k].shape != shape:
+            raise ValueError(
+                f"{path}: q/{k} has shape {params[k].shape}, architecture says {shape}"
+            )
+    params = {k: params[k] for k in net.param_shapes()}
+    return QNetwork(net, params, float(meta.get("obs_scale", 1.0)), meta)
+
+
+# --------------------------------------------------------------------------------------------
+# replay buffer
+# --------------------------------------------------------------------------------------------
+class ReplayBuffer:
+    """Uniform ring buffer of transitions, preallocated numpy arrays.
+
+    ``obs``/``next_obs`` (capacity, *obs_shape) in the observation dtype, ``actions`` int64,
+    ``rewards`` and ``terminated`` float32. :meth:`sample` gathers into preallocated batch arrays
+    (valid until the next call).
+    """
+
+    FIELDS = ("obs", "next_obs", "actions", "rewards", "terminated")
+
+    def __init__(
+        self, capacity: int, obs_shape: Sequence[int], obs_dtype: Any, batch_size: int
+    ) -> None:
+        self.capacity, self.pos, self.size = int(capacity), 0, 0
+        self.obs = np.zeros((capacity, *obs_shape), obs_dtype)
+        self.next_obs = np.zeros_like(self.obs)
+        self.actions = np.zeros(capacity, np.int64)
+        self.rewards = np.zeros(capacity, np.float32)
+        self.terminated = np.zeros(capacity, np.float32)
+        self._batch = {
+            name: np.zeros((batch_size, *getattr(self, name).shape[1:]), getattr(self, name).dtype)
+            for name in self.FIELDS
+        }
+
+    def add(
+        self, obs: np.ndarray, next_obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
+        terminated: np.ndarray,
+    ) -> None:
+        """Append a batch of n transitions (leading axis n), overwriting the oldest when full."""
+        n = len(actions)
+        idx = (self.pos + np.arange(n)) % self.capacity if n > 1 else self.pos
+        self.obs[idx] = obs
+        self.next_obs[idx] = next_obs
+        self.actions[idx] = actions
+        self.rewards[idx] = rewards
+        self.terminated[idx] = terminated
+        self.pos = (self.pos + n) % self.capacity
+        self.size = min(self.size + n, self.capacity)
+
+    def sample(self, rng: np.random.Generator, batch_size: int) -> dict[str, np.ndarray]:
+        """``batch_size`` transitions drawn uniformly with replacement: dict of arrays."""
+        idx = rng.integers(0, self.size, size=batch_size)
+        out = self._batch
+        if len(out["actions"]) != batch_size:
+            out = {k: np.empty((batch_size, *v.shape[1:]), v.dtype) for k, v in out.items()}
+        for name in self.FIELDS:
+            np.take(getattr(self, name), idx, axis=0, out=out[name])
+        return out
+
+    def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+        """``(arrays, meta)``: the filled part of the buffer and its write position."""
+        arrays = {name: getattr(self, name)[: self.size] for name in self.FIELDS}
+        return arrays, {"pos": self.pos, "size": self.size, "capacity": self.capacity}
+
+    def load_state_dict(self, arrays: dict[str, np.ndarray], meta: dict[str, int]) -> None:
+        """Restore what :meth:`state_dict` returned (capacity must match)."""
+        if int(meta["capacity"]) != self.capacity:
+            raise ValueError(
+                f"replay capacity {meta['capacity']} saved, {self.capacity} configured"
+            )
+        self.pos, self.size = int(meta["pos"]), int(meta["size"])
+        for name in self.FIELDS:
+            getattr(self, name)[: self.size] = arrays[name]
+
+
+# --------------------------------------------------------------------------------------------
+# one gradient step
+# --------------------------------------------------------------------------------------------
+class FusedAdam(Adam):
+    """:class:`neurorl.optim.Adam` over one flat float32 buffer, updated in place in float32.
+
+    Same update and ``state_dict`` as ``Adam({"all": flat})``; the step reuses one scratch array
+    instead of allocating temporaries, and keeps every scalar a Python float so nothing is
+    promoted to float64.
+    """
+
+    def __init__(self, flat: np.ndarray, lr: float, eps: float = 1e-8) -> None:
+        super().__init__({"all": flat}, lr=lr, eps=eps)
+        self._tmp = np.empty_like(flat)
+
+    def step(self, grads: dict[str, np.ndarray]) -> None:
+        """One Adam update with ``grads["all"]`` (same shape as the flat buffer)."""
+        g = grads["all"]
+        p, m, v, tmp = self.params["all"], self.m["all"], self.v["all"], self._tmp
+        self.t += 1
+        c1 = 1.0 - self.beta1**self.t
+        c2 = 1.0 - self.beta2**self.t
+        step_size = float(self.lr * c2**0.5 / c1)
+        m *= self.beta1
+        np.multiply(g, 1.0 - self.beta1, out=tmp)
+        m += tmp
+        v *= self.beta2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - self.beta2
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp += float(self.eps * c2**0.5)
+        np.divide(m, tmp, out=tmp)
+        tmp *= step_size
+        p -= tmp
+
+
+def flat_parameters(shapes: dict[str, tuple[int, ...]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """One float32 buffer and per-name views into it (so Adam and clipping run on one array)."""
+    sizes = [int(np.prod(s)) for s in shapes.values()]
+    flat = np.zeros(sum(sizes), np.float32)
+    views, offset = {}, 0
+    for (name, shape), size in zip(shapes.items(), sizes, strict=True):
+        views[name] = flat[offset : offset + size].reshape(shape)
+        offset += size
+    return flat, views
+
+
+def td_loss_and_grads(
+    net: nn.Sequential, params: dict[str, np.ndarray], target_params: dict[str, np.ndarray],
+    batch: dict[str, np.ndarray], gamma: float, double_dqn: bool, obs_scale: float = 1.0,
+) -> tuple[float, float, dict[str, np.ndarray]]:
+    """Huber TD loss of a batch and its gradient w.r.t. ``params``: ``(loss, mean Q(s,a), grads)``.
+
+    Targets use ``target_params`` (and ``params`` for the Double-DQN action choice); they stop at
+    ``terminated`` and nowhere else.
+    """
+    scale = np.float32(obs_scale)
+    obs = batch["obs"].astype(np.float32, copy=False)
+    nxt = batch["next_obs"].astype(np.float32, copy=False)
+    if obs_scale != 1.0:
+        obs, nxt = obs * scale, nxt * scale
+    rows = np.arange(len(obs))
+    q_next_target = net(target_params, nxt)
+    if double_dqn:
+        a_star = np.argmax(net(params, nxt), axis=1)
+        q_next = q_next_target[rows, a_star]
+    else:
+        q_next = q_next_target.max(axis=1)
+    y = batch["rewards"] + np.float32(gamma) * (1.0 - batch["terminated"]) * q_next
+    q, cache = net.forward(params, obs)
+    a = batch["actions"]
+    q_sa = q[rows, a]
+    delta = q_sa - y
+    abs_d = np.abs(delta)
+    loss = float(np.mean(np.where(abs_d < 1.0, 0.5 * delta * delta, abs_d - 0.5)))
+    dq = np.zeros_like(q)
+    dq[rows, a] = np.clip(delta, -1.0, 1.0) / np.float32(len(obs))
+    _, grads = net.backward(params, cache, dq)
+    return loss, float(q_sa.mean()), grads
+
+
+# --------------------------------------------------------------------------------------------
+# training
+# --------------------------------------------------------------------------------------------
+@dataclass
+class TrainResult:
+    """What :func:`train` returns: the trained network and per-episode metrics."""
+
+    q: QNetwork
+    metrics: dict[str, np.ndarray]  # step, episode_return, episode_length, epsilon (per episode)
+    steps: int
+    wall_s: float
+    steps_per_s: float
+    out_dir: Path | None = None
+
+
+def train(
+    cfg: DQNConfig,
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    on_checkpoint: Callable[[int], None] | None = None,
+) -> TrainResult:
+    """Train a DQN teacher with ``cfg``; see the module docstring for the method.
+
+    ``out_dir`` (optional) receives ``teacher.npz``, ``metrics.csv`` and, every
+    ``cfg.checkpoint_every`` steps, the resume state ``state.npz``. ``resume=True`` continues
+    from ``out_dir/state.npz`` when it exists (its config must match ``cfg``). ``progress`` shows
+    a tqdm bar (step, episode return, ε, steps/s).
+    """
+    with nn.blas_threads(cfg.blas_threads):
+        return _train(cfg, out_dir, resume, progress, on_checkpoint)
+
+
+def _train(cfg, out_dir, resume, progress, on_checkpoint) -> TrainResult:
+    from tqdm.auto import tqdm
+
+    out = Path(out_dir) if out_dir is not None else None
+    # -- seeding: one Generator for init, exploration and sampling; the envs have their own
+    rng = np.random.default_rng(cfg.seed)
+    envs = SeededVectorEnv(cfg.env_id, cfg.num_envs, seed=cfg.seed + 1, **cfg.env_options)
+    n_env = cfg.num_envs
+    info = {"obs_shape": envs.single_observation_space.shape,
+            "obs_dtype": np.dtype(envs.single_observation_space.dtype).name,
+            "n_actions": int(envs.single_action_space.n)}
+
+    # -- Q-network and target in flat float32 buffers; Adam over the flat buffer ("fused")
+    net, obs_scale = build_q_network(info["obs_shape"], info["obs_dtype"], info["n_actions"], cfg)
+    shapes = net.param_shapes()
+    flat, params = flat_parameters(shapes)
+    flat_target, target_params = flat_parameters(shapes)
+    flat_grad, grad_views = flat_parameters(shapes)
+    for k, v in net.init(rng, cfg.init).items():
+        params[k][...] = v
+    flat_target[...] = flat
+    opt = FusedAdam(flat, lr=cfg.lr, eps=cfg.adam_eps)
+    q = QNetwork(net, params, obs_scale, {"env": cfg.env_id, "config": asdict(cfg)})
+
+    # -- replay buffer
+    rb = ReplayBuffer(cfg.buffer_size, info["obs_shape"], info["obs_dtype"], cfg.batch_size)
+
+    # -- loop state (everything a checkpoint must hold)
+    iteration, n_iters = 0, -(-cfg.total_steps // n_env)
+    episodes: list[tuple[int, float, int, float]] = []  # step, return, length, epsilon
+    obs = envs.reset()
+    if resume and out is not None and (out / STATE_FILE).exists():
+        iteration, obs = _load_state(out / STATE_FILE, cfg, rng, envs, flat, flat_target, opt, rb,
+                                     episodes)
+
+    target_every = max(cfg.target_update_interval // n_env, 1)
+    loss = mean_q = float("nan")
+    t0, t_post = time.perf_counter(), 0.0
+    start_iter = iteration
+    bar = tqdm(total=n_iters * n_env, initial=iteration * n_env, unit="step",
+               disable=not progress, desc=cfg.env_id, dynamic_ncols=True)
+    while iteration < n_iters:
+        step = iteration * n_env
+        # -- act: ε-greedy (uniform random before learning starts)
+        eps = linear_schedule(cfg.start_e, cfg.end_e, cfg.exploration_fraction * cfg.total_steps,
+                              step)
+        if step < cfg.learning_starts:
+            actions = rng.integers(0, info["n_actions"], size=n_env)
+        else:
+            explore = rng.random(n_env) < eps
+            actions = rng.integers(0, info["n_actions"], size=n_env)
+            if not explore.all():
+                greedy = q.act(obs)
+                actions = np.where(explore, actions, greedy)
+        next_obs, rewards, terminated, _truncated, final_obs = envs.step(actions)
+        if cfg.reward_clip > 0:
+            rewards = np.clip(rewards, -cfg.reward_clip, cfg.reward_clip)
+        # truncated transitions keep terminated = 0: the target bootstraps from final_obs
+        rb.add(obs, final_obs, actions, rewards, terminated)
+        obs = next_obs
+        for _env_i, ret, length in envs.finished:
+            episodes.append((step + n_env, ret, length, eps))
+        envs.finished.clear()
+        iteration += 1
+        step = iteration * n_env
+
+        # -- learn
+        if step > cfg.learning_starts and iteration % cfg.train_freq == 0:
+            for _ in range(cfg.gradient_steps):
+                batch = rb.sample(rng, cfg.batch_size)
+                loss, mean_q, grads = td_loss_and_grads(
+                    net, params, target_params, batch, cfg.gamma, cfg.double_dqn, obs_scale)
+                for k, g in grads.items():
+                    grad_views[k][...] = g
+                clip_grad_norm({"all": flat_grad}, cfg.max_grad_norm)
+                opt.step({"all": flat_grad})
+        if iteration % target_every == 0:
+            if cfg.tau >= 1.0:
+                flat_target[...] = flat
+            else:
+                flat_target *= np.float32(1.0 - cfg.tau)
+                flat_target += np.float32(cfg.tau) * flat
+
+        # -- checkpoint, progress
+        if out is not None and cfg.checkpoint_every and (
+            step // cfg.checkpoint_every > (step - n_env) // cfg.checkpoint_every
+        ) and iteration < n_iters:
+            _save_state(out / STATE_FILE, cfg, iteration, obs, rng, envs, flat, flat_target, opt,
+                        rb, episodes)
+            _write_metrics(out / METRICS_FILE, episodes)
+            if on_checkpoint is not None:
+                on_checkpoint(step)
+        bar.update(n_env)
+        now = time.perf_counter()
+        if progress and now - t_post > 0.5:
+            t_post = now
+            sps = (iteration - start_iter) * n_env / max(now - t0, 1e-9)
+            ret = episodes[-1][1] if episodes else float("nan")
+            bar.set_postfix(ret=f"{ret:.1f}", eps=f"{eps:.3f}", loss=f"{loss:.3g}",
+                            q=f"{mean_q:.3g}", sps=f"{sps:.0f}", refresh=False)
+    bar.close()
+    envs.close()
+    wall = time.perf_counter() - t0
+    metrics = _metrics_arrays(episodes)
+    q.meta.update(step=iteration * n_env, seed=cfg.seed)
+    if out is not None:
+        q.save(out / TEACHER_FILE)
+        _write_metrics(out / METRICS_FILE, episodes)
+    done = (iteration - start_iter) * n_env
+    return TrainResult(q, metrics, iteration * n_env, wall, done / max(wall, 1e-9), out)
+
+
+# --------------------------------------------------------------------------------------------
+# resume state
+# --------------------------------------------------------------------------------------------
+def _numeric_config(cfg: DQNConfig) -> dict[str, Any]:
+    d = json.loads(json.dumps(asdict(cfg), sort_keys=True))
+    for k in DQNConfig.NON_NUMERIC:
+        d.pop(k, None)
+    return d
+
+
+def _save_state(path, cfg, iteration, obs, rng, envs, flat, flat_target, opt, rb, episodes):
+    arrays: dict[str, np.ndarray] = {"flat/q": flat, "flat/target": flat_target, "obs": obs}
+    opt_state = opt.state_dict()
+    arrays.update({f"opt/{k}": v for k, v in opt_state.items() if isinstance(v, np.ndarray)})
+    rb_arrays, rb_meta = rb.state_dict()
+    arrays.update({f"rb/{k}": v for k, v in rb_arrays.items()})
+    env_arrays, env_meta = envs.state_dict()
+    arrays.update({f"env/{k}": v for k, v in env_arrays.items()})
+    arrays.update({f"metrics/{k}": v for k, v in _metrics_arrays(episodes).items()})
+    meta = {"kind": "neurorl.dqn.state", "config": asdict(cfg), "iteration": iteration,
+            "step": iteration * cfg.num_envs, "rng": rng.bit_generator.state,
+            "opt_t": opt_state["t"], "replay": rb_meta, "envs": env_meta}
+    checkpoint.save(path, arrays, meta)
+
+
+def _load_state(path, cfg, rng, envs, flat, flat_target, opt, rb, episodes):
+    arrays, meta = checkpoint.load(path)
+    if meta.get("kind") != "neurorl.dqn.state":
+        raise ValueError(f"{path}: not a DQN training state (kind {meta.get('kind')!r})")
+    saved = DQNConfig.from_dict(meta["config"])
+    if _numeric_config(saved) != _numeric_config(cfg):
+        diff = sorted(k for k, v in _numeric_config(cfg).items()
+                      if _numeric_config(saved).get(k) != v)
+        raise ValueError(f"{path}: was written with a different config (differs in {diff})")
+    if arrays["flat/q"].shape != flat.shape:
+        raise ValueError(f"{path}: parameter count {arrays['flat/q'].shape} != {flat.shape}")
+    flat[...] = arrays["flat/q"]
+    flat_target[...] = arrays["flat/target"]
+    opt.load_state_dict({"t": meta["opt_t"], **{k[4:]: v for k, v in arrays.items()
+                                                 if k.startswith("opt/")}})
+    rb.load_state_dict({k[3:]: v for k, v in arrays.items() if k.startswith("rb/")},
+                       meta["replay"])
+    envs.load_state_dict({k[4:]: v for k, v in arrays.items() if k.startswith("env/")},
+                         meta["envs"])
+    rng.bit_generator.state = meta["rng"]
+    m = arrays
+    episodes[:] = [
+        (int(s), float(r), int(n), float(e))
+        for s, r, n, e in zip(m["metrics/step"], m["metrics/episode_return"],
+                              m["metrics/episode_length"], m["metrics/epsilon"], strict=True)
+    ]
+    return int(meta["iteration"]), arrays["obs"].copy()
+
+
+def _metrics_arrays(episodes: list[tuple[int, float, int, float]]) -> dict[str, np.ndarray]:
+    e = episodes
+    return {
+        "step": np.array([x[0] for x in e], np.int64),
+        "episode_return": np.array([x[1] for x in e], np.float64),
+        "episode_length": np.array([x[2] for x in e], np.int64),
+        "epsilon": np.array([x[3] for x in e], np.float64),
+    }
+
+
+def _write_metrics(path: Path, episodes: list[tuple[int, float, int, float]]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["step", "episode", "episode_return", "episode_length", "epsilon"])
+        for i, (s, r, n, e) in enumerate(episodes):
+            w.writerow([s, i + 1, f"{r:.6g}", n, f"{e:.5f}"])
+    tmp.replace(path)
+
+
+# --------------------------------------------------------------------------------------------
+# evaluation
+# --------------------------------------------------------------------------------------------
+def evaluate(
+    q: QNetwork, env_id: str, episodes: int = 100, seed: int = 10_000, epsilon: float = 0.0,
+    batch: int = 16, env_options: dict[str, Any] | None = None, progress: bool = False,
+) -> np.ndarray:
+    """Returns (``episodes``,) of ε-greedy play (greedy for ``epsilon = 0``).
+
+    Episode ``i`` is reset with seed ``seed + i``; ``batch`` environments run side by side with
+    one batched forward pass per step. Every episode runs to its end, so the mean is unbiased.
+    """
+    from tqdm.auto import tqdm
+
+    rng = np.random.default_rng(seed)
+    returns = np.zeros(episodes, np.float64)
+    bar = tqdm(total=episodes, unit="ep", disable=not progress, desc=f"eval {env_id}")
+    for first in range(0, episodes, batch):
+        ids = list(range(first, min(first + batch, episodes)))
+        envs = [make_env(env_id, **(env_options or {})) for _ in ids]
+        obs = np.stack([env.reset(seed=seed + i)[0] for env, i in zip(envs, ids, strict=True)])
+        live = np.ones(len(ids), bool)
+        while live.any():
+            act = q.act(obs)
+            if epsilon > 0:
+                rand = rng.random(len(ids)) < epsilon
+                act = np.where(rand, rng.integers(0, q.n_actions, size=len(ids)), act)
+            for j in np.flatnonzero(live):
+                o, r, te, tr, _ = envs[j].step(int(act[j]))
+                returns[ids[j]] += r
+                obs[j] = o
+                if te or tr:
+                    live[j] = False
+                    bar.update(1)
+        for env in envs:
+            env.close()
+    bar.close()
+    return returns
+
+
+def plot_learning_curve(
+    metrics: dict[str, np.ndarray], path: str | Path, title: str = "", window: int = 20
+) -> Path:
+    """Episode return vs environment step (dots) with a ``window``-episode running mean; a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps, rets = metrics["step"], metrics["episode_return"]
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    ax.plot(steps, rets, ".", ms=2, alpha=0.35, color="tab:blue", label="episode return")
+    if len(rets) >= 1:
+        w = max(1, min(window, len(rets)))
+        mean = np.convolve(rets, np.ones(w) / w, mode="valid")
+        ax.plot(steps[w - 1 :], mean, color="tab:blue", lw=2, label=f"mean of last {w}")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("episode return")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return Path(path)
+
+
+__all__ = [
+    "DQNConfig", "QNetwork", "Layer", "ReplayBuffer", "TrainResult", "build_q_network",
+    "evaluate", "linear_schedule", "load_teacher", "plot_learning_curve", "td_loss_and_grads",
+    "train",
+]
