@@ -45,7 +45,10 @@ from brian2.units.fundamentalunits import (
     get_unit,
 )
 
-__all__ = ["ModelError", "NeuronModel", "Parameter", "available", "load", "model_paths"]
+__all__ = [
+    "ModelError", "NeuronModel", "Parameter", "available", "load", "loads", "model_files_dir",
+    "model_paths",
+]
 
 #: Directories searched for ``<name>.toml`` after the shipped models; extend it, or set the
 #: environment variable ``NEURORL_MODEL_PATH`` (os.pathsep-separated).
@@ -196,8 +199,13 @@ def loads(text: str, source: str = "<string>") -> NeuronModel:
     return _load_text(text, source)
 
 
+def model_files_dir() -> Path:
+    """The directory of the model files shipped with neurorl."""
+    return Path(str(importlib.resources.files("neurorl.model_files")))
+
+
 def _search_dirs() -> list[Path]:
-    shipped = Path(str(importlib.resources.files("neurorl.model_files")))
+    shipped = model_files_dir()
     extra = [Path(p) for p in os.environ.get("NEURORL_MODEL_PATH", "").split(os.pathsep) if p]
     return [shipped, *model_paths, *extra]
 
@@ -285,6 +293,16 @@ class _Locator:
                 return f"{self.source}:{n}"
         return self.source
 
+    def equation(self, var: str) -> str:
+        """Line of the equation that defines ``var`` (``dvar/dt = ...`` or ``var = ...``)."""
+        start = self.key("equations")
+        first = int(start.rsplit(":", 1)[1]) if start != self.source else 1
+        pattern = re.compile(rf"^\s*(d{re.escape(var)}/dt|{re.escape(var)})\s*[=:]")
+        for n in range(first, len(self.lines) + 1):
+            if pattern.match(self.lines[n - 1].split('"""')[-1]):
+                return f"{self.source}:{n}"
+        return start
+
     def text(self, key: str, snippet: str) -> str:
         """Line of the first occurrence of ``snippet`` at or after ``key``'s line."""
         start = self.key(key)
@@ -324,8 +342,8 @@ def _validate(model: NeuronModel, where: _Locator) -> None:
     try:
         group.equations.check_units(group, run_namespace={})
     except DimensionMismatchError as err:
-        var = re.search(r"variable (\w+)", str(err))
-        at = where.text("equations", var.group(1)) if var else where.key("equations")
+        var = re.search(r"variable '?(\w+)", str(err))
+        at = where.equation(var.group(1)) if var else where.key("equations")
         raise ModelError(f"{at}: unit mismatch in the equations: {err}") from None
 
     for key in ("inputs", "recurrent"):
@@ -377,7 +395,7 @@ def _validate_threshold(model: NeuronModel, group, state: list[str], where: _Loc
         )
     _check_identifiers(names, group, at, "threshold")
     try:
-        parse_expression_dimensions(code, group.variables)
+        parse_expression_dimensions(code, group.resolve_all(names, run_namespace={}))
     except DimensionMismatchError as err:
         raise ModelError(f"{at}: unit mismatch in threshold {code!r}: {err}") from None
 

@@ -184,6 +184,11 @@ class Network:
                 coupling = post.model.coupling(var)
             except ModelError as err:
                 raise NetworkError(str(err)) from None
+            if coupling == "event" and not pre.is_input and not pre.model.spiking:
+                raise NetworkError(
+                    f"{pre.name} -> {post.name}.{var}: event coupling needs spikes, and model "
+                    f"{pre.model.name!r} has no threshold; drive a summed variable instead"
+                )
             if coupling == "summed":
                 if pre.out_variable is None:
                     raise NetworkError(

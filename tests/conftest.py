@@ -1,0 +1,54 @@
+"""Shared test fixtures: small random networks of every model, built the same way in each test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurorl import Network, models
+
+
+def randomise(net: Network, seed: int, scale: float = 0.3) -> None:
+    """Give every non-weight parameter (biases, gate biases, beta_raw) random values."""
+    rng = np.random.default_rng(seed)
+    for key, value in net.params.items():
+        if not key.endswith(".w"):
+            value[...] = rng.normal(0.0, scale, value.shape)
+
+
+def single_layer_net(model_name: str, hidden: int = 10, n_in: int = 3, recurrent: bool = False,
+                     seed: int = 0) -> Network:
+    """input(n_in) -> model(hidden) [-> li_readout(2) when the model spikes]."""
+    model = models.load(model_name)
+    net = Network(dt=1.0, seed=seed)
+    x = net.input(n_in)
+    h = net.layer(hidden, model)
+    net.connect(x, h, scale=3.0)
+    if recurrent:
+        net.connect(h, h, name="rec")
+    if model.spiking:
+        q = net.layer(2, models.load("li_readout"))
+        net.connect(h, q)
+    randomise(net, seed + 1)
+    return net
+
+
+def grsn_stack(seed: int = 0, n_in: int = 3) -> Network:
+    """A 3-layer network around a GRSN layer: input -> if -> grsn -> grsn_input_gated -> li_readout."""
+    net = Network(dt=1.0, seed=seed)
+    x = net.input(n_in)
+    a = net.layer(8, models.load("if"), name="encoder")
+    g = net.layer(10, models.load("grsn"), name="grsn")
+    g2 = net.layer(6, models.load("grsn_input_gated"), name="gated")
+    q = net.layer(3, models.load("li_readout"), name="readout")
+    net.connect(x, a, scale=3.0)
+    net.connect(a, g, scale=2.0)
+    net.connect(g, g2, scale=4.0)
+    net.connect(g2, q)
+    randomise(net, seed + 1)
+    return net
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
