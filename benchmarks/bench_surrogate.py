@@ -49,11 +49,13 @@ snntorch 1.0.0, torch 2.13.0). ``--check`` adds: the gradients of the two peers 
 (SpikingJelly with ``detach_reset=True``, so that both compute the same gradient; they agree to
 ~1e-7), and the dynamics check again after two Adam steps on each peer.
 
-Timing: every torch peer is timed with 1 and with 2 intra-op threads (``torch.set_num_threads``)
-and reported with the faster; both figures and the choice are printed. Each configuration gets
-warm-up steps, then N timed steps split into rounds that cycle through all configurations (so a
-busy moment on the shared machine hits every side alike); ms/step is the median over the timed
-steps. neurorl uses numpy's BLAS as configured (``OPENBLAS_NUM_THREADS`` is honoured).
+Timing: every side is timed with 1 and with 2 threads (2 cores here) and reported with the
+faster; all figures and the choice are printed. For the peers that is torch's intra-op thread count
+(``torch.set_num_threads``), for neurorl numpy's OpenBLAS threads (set through the library's
+``openblas_set_num_threads``, found the way threadpoolctl finds it; where that fails, numpy's
+default is used and said so). Each configuration gets warm-up steps, then N timed steps split into
+rounds that cycle through all configurations (so a busy moment on the shared machine hits every
+side alike); ms/step is the median over the timed steps.
 
 How to run (the peers live in their own environment, neurorl never imports them)::
 
@@ -452,26 +454,60 @@ def time_steps(step: Callable[[int], float], n: int, start: int = 0) -> list[flo
     return times
 
 
+def _openblas_setters() -> list[Callable[[int], None]]:
+    """``set_num_threads`` of every OpenBLAS loaded in this process (numpy's), as threadpoolctl
+    finds them: by the library's path in /proc/self/maps. Empty where that is not possible."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as fh:
+            paths = sorted({ln.split()[-1] for ln in fh if "openblas" in ln.lower() and "/" in ln})
+    except OSError:
+        return []
+    names = (
+        "scipy_openblas_set_num_threads64_",
+        "scipy_openblas_set_num_threads",
+        "openblas_set_num_threads64_",
+        "openblas_set_num_threads",
+    )
+    setters = []
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in names:
+            if hasattr(lib, name):
+                setters.append(getattr(lib, name))
+                break
+    return setters
+
+
+def set_threads(kind: str | None, n: int | None) -> None:
+    """Set torch's intra-op threads (kind "torch") or numpy's OpenBLAS threads (kind "blas")."""
+    if kind == "torch":
+        import torch
+
+        torch.set_num_threads(n)
+    elif kind == "blas":
+        for setter in _openblas_setters():
+            setter(n)
+
+
 def time_interleaved(configs, steps: int, warmup: int, rounds: int) -> dict[str, list[float]]:
     """Step times (s) per configuration, the timed steps split into ``rounds`` blocks that cycle
     through the configurations, so that slow phases of a shared machine hit all of them alike.
 
-    ``configs`` maps a label to (side, torch thread count or None).
+    ``configs`` maps a label to (side, thread kind, thread count); see :func:`set_threads`.
     """
-    def enter(threads):
-        if threads is not None:
-            import torch
-
-            torch.set_num_threads(threads)
-
-    for side, threads in configs.values():
-        enter(threads)
+    for side, kind, n in configs.values():
+        set_threads(kind, n)
         time_steps(side.step, warmup)
     per_round = max(1, steps // rounds)
     times: dict[str, list[float]] = {label: [] for label in configs}
     for r in range(rounds):
-        for label, (side, threads) in configs.items():
-            enter(threads)
+        for label, (side, kind, n) in configs.items():
+            set_threads(kind, n)
             times[label] += time_steps(side.step, per_round, start=r * per_round)
     return times
 
@@ -535,35 +571,40 @@ def main(argv: list[str] | None = None) -> int:
         print("nothing to time")
         return 1
 
-    # every torch peer is timed with 1 and with 2 threads; the faster count is the one reported
+    # every side is timed with 1 and with 2 threads (torch's intra-op threads for the peers,
+    # numpy's OpenBLAS threads for neurorl) and reported with the faster
+    blas = bool(_openblas_setters())
     configs = {}
     for side in sides:
-        if side.name == "neurorl":
-            configs[side.name] = (side, None)
-        else:
-            for threads in (1, 2):
-                configs[f"{side.name}@{threads}"] = (side, threads)
+        kind = "torch" if side.name != "neurorl" else ("blas" if blas else None)
+        for n in (1, 2) if kind else (None,):
+            configs[(side.name, n)] = (side, kind, n)
     times = time_interleaved(configs, args.steps, args.warmup, args.rounds)
     med = {label: 1e3 * statistics.median(t) for label, t in times.items()}
 
+    best = {}
+    for side in sides:
+        options = {n: v for (name, n), v in med.items() if name == side.name}
+        best[side.name] = min(options, key=options.get)
     n_timed = len(next(iter(times.values())))
     print(f"\n{n_timed} timed steps per side (median ms), T={T}, batch {BATCH}, float32")
-    base = med.get("neurorl")
-    rows, notes = [], []
-    for side in sides:
-        if side.name == "neurorl":
-            rows.append((side.name, med[side.name], ""))
-            continue
-        one, two = med[f"{side.name}@1"], med[f"{side.name}@2"]
-        best = 1 if one <= two else 2
-        rows.append((side.name, min(one, two), f"   [torch threads: {best}]"))
-        notes.append(f"{side.name}: 1 thread {one:.3f} ms, 2 threads {two:.3f} ms -> {best}")
+    base = med[("neurorl", best["neurorl"])] if "neurorl" in best else None
     print(f"{'framework':<14}{'ms/step':>10}  ratio(peer/neurorl)")
-    for name, value, extra in rows:
+    for side in sides:
+        value, n = med[(side.name, best[side.name])], best[side.name]
         ratio = f"{value / base:.2f}x" if base else "-"
-        print(f"{name:<14}{value:>10.3f}  {ratio:<8}{extra}")
-    if notes:
-        print("torch thread count (the faster of 1 and 2 per peer): " + "; ".join(notes))
+        what = "torch threads" if side.name != "neurorl" else "BLAS threads"
+        extra = f"{what}: {n}" if n else f"{what}: numpy's default"
+        print(f"{side.name:<14}{value:>10.3f}  {ratio:<8} [{extra}]")
+    print("thread counts (the faster of 1 and 2 is used for each side):")
+    for side in sides:
+        tried = ", ".join(
+            f"{n} thread{'s' * (n > 1)} {v:.3f} ms"
+            for (name, n), v in med.items()
+            if name == side.name and n
+        )
+        what = "torch" if side.name != "neurorl" else "numpy/OpenBLAS"
+        print(f"  {side.name} ({what}): {tried or 'not settable here'} -> {best[side.name]}")
     return 0
 
 
