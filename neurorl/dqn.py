@@ -356,6 +356,28 @@ def flat_parameters(shapes: dict[str, tuple[int, ...]]) -> tuple[np.ndarray, dic
     return flat, views
 
 
+def td_targets(
+    net: nn.Sequential, params: dict[str, np.ndarray], target_params: dict[str, np.ndarray],
+    batch: dict[str, np.ndarray], gamma: float, double_dqn: bool, obs_scale: float = 1.0,
+) -> np.ndarray:
+    """TD targets (B,) float32: r + γ(1 − terminated)·Q_target(s', a*).
+
+    a* = argmax_a Q_online(s', a) (Double DQN) or argmax_a Q_target(s', a). Truncated transitions
+    carry terminated = 0 and so bootstrap from their real last observation s'.
+    """
+    nxt = batch["next_obs"].astype(np.float32, copy=False)
+    if obs_scale != 1.0:
+        nxt = nxt * np.float32(obs_scale)
+    rows = np.arange(len(nxt))
+    q_next_target = net(target_params, nxt)
+    if double_dqn:
+        a_star = np.argmax(net(params, nxt), axis=1)
+        q_next = q_next_target[rows, a_star]
+    else:
+        q_next = q_next_target.max(axis=1)
+    return batch["rewards"] + np.float32(gamma) * (1.0 - batch["terminated"]) * q_next
+
+
 def td_loss_and_grads(
     net: nn.Sequential, params: dict[str, np.ndarray], target_params: dict[str, np.ndarray],
     batch: dict[str, np.ndarray], gamma: float, double_dqn: bool, obs_scale: float = 1.0,
@@ -365,19 +387,11 @@ def td_loss_and_grads(
     Targets use ``target_params`` (and ``params`` for the Double-DQN action choice); they stop at
     ``terminated`` and nowhere else.
     """
-    scale = np.float32(obs_scale)
     obs = batch["obs"].astype(np.float32, copy=False)
-    nxt = batch["next_obs"].astype(np.float32, copy=False)
     if obs_scale != 1.0:
-        obs, nxt = obs * scale, nxt * scale
+        obs = obs * np.float32(obs_scale)
     rows = np.arange(len(obs))
-    q_next_target = net(target_params, nxt)
-    if double_dqn:
-        a_star = np.argmax(net(params, nxt), axis=1)
-        q_next = q_next_target[rows, a_star]
-    else:
-        q_next = q_next_target.max(axis=1)
-    y = batch["rewards"] + np.float32(gamma) * (1.0 - batch["terminated"]) * q_next
+    y = td_targets(net, params, target_params, batch, gamma, double_dqn, obs_scale)
     q, cache = net.forward(params, obs)
     a = batch["actions"]
     q_sa = q[rows, a]
@@ -679,5 +693,6 @@ def plot_learning_curve(
 __all__ = [
     "DQNConfig", "QNetwork", "Layer", "ReplayBuffer", "TrainResult", "build_q_network",
     "evaluate", "linear_schedule", "load_teacher", "plot_learning_curve", "td_loss_and_grads",
+    "td_targets", "FusedAdam",
     "train",
 ]
