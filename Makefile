@@ -13,7 +13,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m neurorl.cli demo
+	$(PY) -m neurorl.demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests

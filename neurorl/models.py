@@ -9,7 +9,7 @@ A model file is TOML holding Brian2 strings (see ``models/lif.toml``)::
     reset = "v = 0"                        # statements run after a spike
     inputs = ["v"]                         # variables a plain connection drives
     output = "v"                           # optional: variable others read through summed coupling
-    recurrent = []                         # optional: summed variables fed from the layer's own output
+    recurrent = []                         # optional: summed inputs fed by the layer's own output
     [parameters]
     decay = { value = "0.2" }                                       # shared constant
     bias = { value = "0", per_neuron = true, learnable = true }     # trained by the kernel
@@ -29,13 +29,13 @@ import dataclasses
 import importlib.resources
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 
 import brian2
+import tomllib
 from brian2.equations.equations import DIFFERENTIAL_EQUATION, PARAMETER
 from brian2.units.fundamentalunits import (
     DIMENSIONLESS,
@@ -46,7 +46,13 @@ from brian2.units.fundamentalunits import (
 )
 
 __all__ = [
-    "ModelError", "NeuronModel", "Parameter", "available", "load", "loads", "model_files_dir",
+    "ModelError",
+    "NeuronModel",
+    "Parameter",
+    "available",
+    "load",
+    "loads",
+    "model_files_dir",
     "model_paths",
 ]
 
@@ -234,11 +240,25 @@ def _load_text(text: str, source: str) -> NeuronModel:
         raise ModelError(f"{source}: TOML syntax error: {err}") from None
     where = _Locator(text, source)
 
-    known = {"name", "paper", "description", "method", "equations", "threshold", "reset",
-             "inputs", "output", "recurrent", "parameters", "initial"}
+    known = {
+        "name",
+        "paper",
+        "description",
+        "method",
+        "equations",
+        "threshold",
+        "reset",
+        "inputs",
+        "output",
+        "recurrent",
+        "parameters",
+        "initial",
+    }
     for key in data:
         if key not in known:
-            raise ModelError(f"{where.key(key)}: unknown key {key!r} (known: {', '.join(sorted(known))})")
+            raise ModelError(
+                f"{where.key(key)}: unknown key {key!r} (known: {', '.join(sorted(known))})"
+            )
     if "equations" not in data:
         raise ModelError(f"{source}: missing key 'equations'")
 
@@ -270,7 +290,9 @@ def _load_text(text: str, source: str) -> NeuronModel:
         inputs=_names("inputs"),
         output=data.get("output"),
         recurrent=_names("recurrent"),
-        initial={k: _parse_quantity(str(v), where.key(k)) for k, v in data.get("initial", {}).items()},
+        initial={
+            k: _parse_quantity(str(v), where.key(k)) for k, v in data.get("initial", {}).items()
+        },
         description=" ".join(str(data.get("description", "")).split()),
         paper=str(data.get("paper", "")),
         source=source,
@@ -336,7 +358,8 @@ def _validate(model: NeuronModel, where: _Locator) -> None:
                 group.resolve_all([name], run_namespace={})
             except KeyError:
                 raise ModelError(
-                    f"{where.text('equations', name)}: unknown identifier {name!r} in the equations "
+                    f"{where.text('equations', name)}: unknown identifier {name!r} in the "
+                    "equations "
                     "(declare it under [parameters] or as a variable)"
                 ) from None
     try:
@@ -391,7 +414,8 @@ def _validate_threshold(model: NeuronModel, group, state: list[str], where: _Loc
     names = get_identifiers(code)
     if not names & set(state):
         raise ModelError(
-            f"{at}: threshold {code!r} names no state variable (state variables: {', '.join(state)})"
+            f"{at}: threshold {code!r} names no state variable "
+            f"(state variables: {', '.join(state)})"
         )
     _check_identifiers(names, group, at, "threshold")
     try:
@@ -486,7 +510,7 @@ def _parse_quantity(text: str, at: str) -> Quantity:
     except (SyntaxError, ValueError):
         raise ModelError(
             f"{at}: cannot read the quantity {text!r} (write a number, optionally times a Brian2 "
-            "unit, e.g. \"5*ms\")"
+            'unit, e.g. "5*ms")'
         ) from None
     return value if isinstance(value, Quantity) else Quantity(value)
 

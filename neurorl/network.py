@@ -116,7 +116,9 @@ class Network:
         gates) get their dense self-connections here.
         """
         if not isinstance(model, NeuronModel):
-            raise NetworkError(f"layer model must be a NeuronModel (models.load(...)), got {model!r}")
+            raise NetworkError(
+                f"layer model must be a NeuronModel (models.load(...)), got {model!r}"
+            )
         name = name or f"layer{sum(not la.is_input for la in self.layers.values()) + 1}"
         arrays = {k: v for k, v in values.items() if isinstance(v, np.ndarray)}
         model = model.with_parameters(**{k: v for k, v in values.items() if k not in arrays})
@@ -170,7 +172,9 @@ class Network:
                 )
             target = match.group(1)
             if post.model.coupling(target) != "event":
-                raise NetworkError(f"on_pre {on_pre!r}: {target} is not a state variable of {post.name}")
+                raise NetworkError(
+                    f"on_pre {on_pre!r}: {target} is not a state variable of {post.name}"
+                )
         targets = [target] if isinstance(target, str) else list(target or post.model.inputs)
         if not targets:
             raise NetworkError(f"model {post.model.name!r} declares no inputs; give target=")
@@ -204,7 +208,11 @@ class Network:
             base = name or f"{pre.name}_to_{post.name}"
             cname = base if len(targets) == 1 else f"{base}_{var}"
             if any(c.name == cname for c in self.connections):
-                cname = f"{cname}_{var}" if not cname.endswith(var) else f"{cname}{len(self.connections)}"
+                cname = (
+                    f"{cname}_{var}"
+                    if not cname.endswith(var)
+                    else f"{cname}{len(self.connections)}"
+                )
             conn = Connection(cname, pre, post, var, coupling, mask)
             fan_in = pre.size if mask is None else max(int(mask.sum(0).max()), 1)
             if w is None:
@@ -213,7 +221,9 @@ class Network:
             else:
                 weights = np.array(w, dtype=float)
                 if weights.shape != (pre.size, post.size):
-                    raise NetworkError(f"w has shape {weights.shape}, expected {(pre.size, post.size)}")
+                    raise NetworkError(
+                        f"w has shape {weights.shape}, expected {(pre.size, post.size)}"
+                    )
             if mask is not None:
                 weights = weights * mask
             self.params[conn.key] = weights
@@ -309,7 +319,9 @@ class Network:
             if layer.is_input:
                 values = None if inputs is None else inputs.get(layer.name)
                 if values is None:
-                    group = brian2.NeuronGroup(n, "x : 1", threshold="True", reset="", dt=dt, name=f"{layer.name}*")
+                    group = brian2.NeuronGroup(
+                        n, "x : 1", threshold="True", reset="", dt=dt, name=f"{layer.name}*"
+                    )
                 else:
                     values = np.asarray(values, dtype=float)
                     if values.ndim != 3 or values.shape[1:] != (copies, layer.size):
@@ -319,15 +331,28 @@ class Network:
                         )
                     stimulus = brian2.TimedArray(values.reshape(len(values), n), dt=dt)
                     group = brian2.NeuronGroup(
-                        n, "x : 1", threshold="True", reset="", dt=dt, namespace={"stimulus": stimulus},
+                        n,
+                        "x : 1",
+                        threshold="True",
+                        reset="",
+                        dt=dt,
+                        namespace={"stimulus": stimulus},
                         name=f"{layer.name}*",
                     )
-                    group.run_regularly("x = stimulus(t, i)", when="start", name=f"{layer.name}_feed*")
+                    group.run_regularly(
+                        "x = stimulus(t, i)", when="start", name=f"{layer.name}_feed*"
+                    )
             else:
                 m = layer.model
                 group = brian2.NeuronGroup(
-                    n, m.brian2_equations, threshold=m.threshold, reset=m.reset, method=m.method,
-                    dt=dt, namespace={}, name=f"{layer.name}*",
+                    n,
+                    m.brian2_equations,
+                    threshold=m.threshold,
+                    reset=m.reset,
+                    method=m.method,
+                    dt=dt,
+                    namespace={},
+                    name=f"{layer.name}*",
                 )
                 for pname, value in self.parameter_values(layer).items():
                     value = np.asarray(value, dtype=float)
@@ -342,13 +367,23 @@ class Network:
             if conn.coupling == "event":
                 effect = f"{conn.target}_post += w" + (" * x_pre" if conn.pre.is_input else "")
                 syn = brian2.Synapses(
-                    groups[conn.pre.name], groups[conn.post.name], f"w : {unit}",
-                    on_pre=effect, dt=dt, namespace={}, name=f"{conn.name}*",
+                    groups[conn.pre.name],
+                    groups[conn.post.name],
+                    f"w : {unit}",
+                    on_pre=effect,
+                    dt=dt,
+                    namespace={},
+                    name=f"{conn.name}*",
                 )
             else:
-                model = f"w : {unit}\n{conn.target}_post = w * {conn.pre.out_variable}_pre : {unit} (summed)"
+                summed = f"{conn.target}_post = w * {conn.pre.out_variable}_pre : {unit} (summed)"
+                model = f"w : {unit}\n{summed}"
                 syn = brian2.Synapses(
-                    groups[conn.pre.name], groups[conn.post.name], model, dt=dt, namespace={},
+                    groups[conn.pre.name],
+                    groups[conn.post.name],
+                    model,
+                    dt=dt,
+                    namespace={},
                     name=f"{conn.name}*",
                 )
             i, j = conn.pairs()
@@ -372,7 +407,9 @@ class Network:
             for pname, p in layer.model.parameters.items():
                 if p.learnable:
                     value = np.asarray(getattr(group, f"{pname}_"))
-                    self.params[f"{layer.name}.{pname}"][...] = value[: layer.size] if p.per_neuron else value
+                    self.params[f"{layer.name}.{pname}"][...] = (
+                        value[: layer.size] if p.per_neuron else value
+                    )
 
     def __repr__(self) -> str:
         rows = [f"Network(dt={self.dt} ms)"]
@@ -386,7 +423,7 @@ class Network:
 
 @dataclass
 class Brian2Network:
-    """Brian2 objects of a :class:`Network`: groups and synapses by name, and a ``brian2.Network``."""
+    """Brian2 objects of a :class:`Network`: groups and synapses by name, a ``brian2.Network``."""
 
     spec: Network
     groups: dict[str, brian2.NeuronGroup]

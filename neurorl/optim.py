@@ -59,7 +59,7 @@ class Adam:
         self.v = {k: np.zeros_like(p) for k, p in params.items()}
 
     def step(self, grads: Params) -> None:
-        """Apply one Adam update with ``grads`` (same keys as ``params``; missing keys are frozen)."""
+        """One Adam update with ``grads`` (keys of ``params``; missing keys stay frozen)."""
         self.t += 1
         c1 = 1.0 - self.beta1**self.t
         c2 = 1.0 - self.beta2**self.t
@@ -75,7 +75,7 @@ class Adam:
             p -= step_size * m / (np.sqrt(v) + self.eps * np.sqrt(c2))
 
     def state_dict(self) -> dict[str, np.ndarray | float | int]:
-        """Moments and step count as flat arrays/numbers (keys ``m/<name>``, ``v/<name>``, ``t``)."""
+        """Moments and step count as arrays/numbers (keys ``m/<name>``, ``v/<name>``, ``t``)."""
         out: dict[str, np.ndarray | float | int] = {"t": self.t}
         out.update({f"m/{k}": a for k, a in self.m.items()})
         out.update({f"v/{k}": a for k, a in self.v.items()})

@@ -16,8 +16,9 @@ def randomise(net: Network, seed: int, scale: float = 0.3) -> None:
             value[...] = rng.normal(0.0, scale, value.shape)
 
 
-def single_layer_net(model_name: str, hidden: int = 10, n_in: int = 3, recurrent: bool = False,
-                     seed: int = 0) -> Network:
+def single_layer_net(
+    model_name: str, hidden: int = 10, n_in: int = 3, recurrent: bool = False, seed: int = 0
+) -> Network:
     """input(n_in) -> model(hidden) [-> li_readout(2) when the model spikes]."""
     model = models.load(model_name)
     net = Network(dt=1.0, seed=seed)
@@ -34,7 +35,7 @@ def single_layer_net(model_name: str, hidden: int = 10, n_in: int = 3, recurrent
 
 
 def grsn_stack(seed: int = 0, n_in: int = 3) -> Network:
-    """A 3-layer network around a GRSN layer: input -> if -> grsn -> grsn_input_gated -> li_readout."""
+    """Layers around GRSN: input -> if -> grsn -> grsn_input_gated -> li_readout."""
     net = Network(dt=1.0, seed=seed)
     x = net.input(n_in)
     a = net.layer(8, models.load("if"), name="encoder")

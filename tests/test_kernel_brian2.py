@@ -20,12 +20,18 @@ def assert_same_as_brian2(net, inputs, **run_options) -> int:
     for layer in net.neuron_layers:
         for var, values in result.states[layer.name].items():
             np.testing.assert_allclose(
-                cache.state(layer.name, var), values, rtol=0, atol=1e-9,
+                cache.state(layer.name, var),
+                values,
+                rtol=0,
+                atol=1e-9,
                 err_msg=f"{layer.name}.{var} differs from Brian2",
             )
         if layer.model.spiking:
-            np.testing.assert_array_equal(cache.spikes(layer.name), result.spikes[layer.name],
-                                          err_msg=f"{layer.name} spikes differ from Brian2")
+            np.testing.assert_array_equal(
+                cache.spikes(layer.name),
+                result.spikes[layer.name],
+                err_msg=f"{layer.name} spikes differ from Brian2",
+            )
             total += int(result.spikes[layer.name].sum())
     return total
 
@@ -67,8 +73,12 @@ def test_lif_equals_brian2_cython(rng):
 
 def test_grsn_stack_equals_brian2_cpp_standalone(rng, tmp_path):
     net = grsn_stack()
-    assert_same_as_brian2(net, rng.uniform(0.0, 1.0, (T, B, 3)), device="cpp_standalone",
-                          directory=str(tmp_path / "standalone"))
+    assert_same_as_brian2(
+        net,
+        rng.uniform(0.0, 1.0, (T, B, 3)),
+        device="cpp_standalone",
+        directory=str(tmp_path / "standalone"),
+    )
 
 
 def test_state_carries_across_calls(rng):

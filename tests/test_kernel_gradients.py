@@ -84,7 +84,7 @@ def test_detach_reset_drops_only_the_reset_path(rng):
     kernel = net.kernel(surrogate="atan")
     out, cache = kernel.forward(inputs)
     full = kernel.backward(np.ones_like(out), cache)
-    detached = net.kernel(surrogate="atan")
+    detached = net.kernel(surrogate="atan", detach_reset=True)
     out2, cache2 = detached.forward(inputs)
     np.testing.assert_array_equal(out, out2)
     part = detached.backward(np.ones_like(out), cache2)

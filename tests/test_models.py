@@ -46,7 +46,9 @@ def line_of(path: Path, needle: str) -> int:
     return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
 
 
-@pytest.mark.parametrize("name", ["if", "lif", "lif_soft", "li_readout", "grsn", "grsn_input_gated"])
+@pytest.mark.parametrize(
+    "name", ["if", "lif", "lif_soft", "li_readout", "grsn", "grsn_input_gated"]
+)
 def test_shipped_models_load_with_metadata(name):
     model = models.load(name)
     assert model.name == name
@@ -84,7 +86,10 @@ def test_toml_syntax_error_names_file_and_line(tmp_path):
 
 
 def test_unknown_identifier_names_file_and_line(tmp_path):
-    path = write(tmp_path, GOOD.replace("dv/dt = (bias - v)/tau : 1", "dv/dt = (bias - v)/tau + gamma/tau : 1"))
+    path = write(
+        tmp_path,
+        GOOD.replace("dv/dt = (bias - v)/tau : 1", "dv/dt = (bias - v)/tau + gamma/tau : 1"),
+    )
     msg = error_of(path)
     assert f"{path}:{line_of(path, 'gamma')}:" in msg
     assert "unknown identifier 'gamma'" in msg
@@ -111,7 +116,9 @@ def test_threshold_without_state_variable(tmp_path):
 
 
 def test_threshold_that_is_not_one_comparison(tmp_path):
-    path = write(tmp_path, GOOD.replace('threshold = "v > v_th"', 'threshold = "v > v_th and v < 5"'))
+    path = write(
+        tmp_path, GOOD.replace('threshold = "v > v_th"', 'threshold = "v > v_th and v < 5"')
+    )
     assert "must be one comparison" in error_of(path)
 
 
@@ -162,9 +169,20 @@ def test_wheel_ships_the_model_files(tmp_path):
     """A non-editable install carries models/*.toml as neurorl/model_files/."""
     root = Path(__file__).resolve().parents[1]
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), str(root)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(root),
+        ],
+        check=True,
+        capture_output=True,
     )
     wheel = next(tmp_path.glob("neurorl-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()

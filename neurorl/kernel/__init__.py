@@ -10,6 +10,12 @@ from neurorl.kernel.codegen import CompiledModel, KernelCompileError, compile_mo
 from neurorl.kernel.surrogate import SURROGATES, Surrogate, get_surrogate
 
 __all__ = [
-    "SURROGATES", "CompiledModel", "Kernel", "KernelCache", "KernelCompileError", "Surrogate",
-    "compile_model", "get_surrogate",
+    "SURROGATES",
+    "CompiledModel",
+    "Kernel",
+    "KernelCache",
+    "KernelCompileError",
+    "Surrogate",
+    "compile_model",
+    "get_surrogate",
 ]

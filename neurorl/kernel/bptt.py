@@ -105,7 +105,9 @@ class Kernel:
         self.detach_reset = detach_reset
         self.smooth = smooth
         self.order = _topological_order(net)
-        self.compiled: dict[str, CompiledModel] = {la.name: compile_model(la.model) for la in self.order}
+        self.compiled: dict[str, CompiledModel] = {
+            la.name: compile_model(la.model) for la in self.order
+        }
         if output is None:
             last = net.output_layer
             output = (last.name, last.model.output or "spike")
@@ -116,7 +118,9 @@ class Kernel:
         if output[1] != "spike" and output[1] not in self.compiled[layer.name].state:
             raise NetworkError(f"output {output[1]!r} is not a state variable of {layer.name}")
         self.incoming = {la.name: [c for c in net.connections if c.post is la] for la in self.order}
-        self.outgoing = {la.name: [c for c in net.connections if c.pre is la] for la in net.layers.values()}
+        self.outgoing = {
+            la.name: [c for c in net.connections if c.pre is la] for la in net.layers.values()
+        }
 
     # -- forward -------------------------------------------------------------------------------
     def forward(
@@ -152,7 +156,9 @@ class Kernel:
                 raise NetworkError(f"missing inputs for input layer {layer.name}")
             x = np.asarray(inputs[layer.name], dtype=self.dtype)
             if x.ndim != 3 or x.shape[2] != layer.size:
-                raise NetworkError(f"inputs for {layer.name} have shape {x.shape}, expected (T, B, {layer.size})")
+                raise NetworkError(
+                    f"inputs for {layer.name} have shape {x.shape}, expected (T, B, {layer.size})"
+                )
             if shape is not None and x.shape[:2] != shape:
                 raise NetworkError("all inputs must share T and B")
             if not np.all(np.isfinite(x)):
@@ -166,16 +172,25 @@ class Kernel:
         init = {}
         for var, value in self.net.initial_state(layer).items():
             arr = given.get(var)
-            init[var] = (np.full((B, layer.size), value, self.dtype) if arr is None
-                         else np.array(arr, dtype=self.dtype))
+            init[var] = (
+                np.full((B, layer.size), value, self.dtype)
+                if arr is None
+                else np.array(arr, dtype=self.dtype)
+            )
         return init
 
     def _param_args(self, layer: Layer) -> tuple:
         values = self.net.parameter_values(layer)
-        return tuple(np.asarray(values[p], dtype=self.dtype) for p in self.compiled[layer.name].params)
+        return tuple(
+            np.asarray(values[p], dtype=self.dtype) for p in self.compiled[layer.name].params
+        )
 
     def _presynaptic(self, conn, inputs, traces) -> np.ndarray:
-        """What ``conn`` transmits per step, (T, B, n_pre): x or spikes (event); out at k-1 (summed)."""
+        """What ``conn`` transmits per step (T, B, n_pre).
+
+        Event coupling: input values or spikes of this step; summed coupling: the presynaptic
+        output variable at the end of the previous step (input values: this step's).
+        """
         if conn.pre.is_input:
             return inputs[conn.pre.name]
         trace = traces[conn.pre.name]
@@ -201,7 +216,9 @@ class Kernel:
         dt = self.dtype.type(self.net.dt_seconds)
         shape = (B, layer.size)
         rec_event = [c for c in self.incoming[layer.name] if c.recurrent and c.coupling == "event"]
-        rec_summed = [c for c in self.incoming[layer.name] if c.recurrent and c.coupling == "summed"]
+        rec_summed = [
+            c for c in self.incoming[layer.name] if c.recurrent and c.coupling == "summed"
+        ]
         event_vars = sorted({c.target for c in self.incoming[layer.name] if c.coupling == "event"})
         ends = {v: np.empty((T + 1, *shape), self.dtype) for v in (*cm.state,)}
         for v in cm.state:
@@ -224,8 +241,10 @@ class Kernel:
                         a = a + ends[out_var][k] @ self.params[c.key]
                 summed[var][k] = a
                 A.append(a)
-            new = [x if np.ndim(x) else np.full(shape, x, self.dtype)
-                   for x in cm.update(*S, *A, *P, dt, t)]
+            new = [
+                x if np.ndim(x) else np.full(shape, x, self.dtype)
+                for x in cm.update(*S, *A, *P, dt, t)
+            ]
             for v, x in zip(cm.state, new, strict=True):
                 updated[v][k] = x
             if cm.spiking:
@@ -246,7 +265,9 @@ class Kernel:
                 values = cm.reset(*new, *P)
                 for v, r in zip(cm.reset_vars, values, strict=True):
                     old = new[index[v]]
-                    new[index[v]] = old + spike * (r - old) if self.smooth else np.where(fired, r, old)
+                    new[index[v]] = (
+                        old + spike * (r - old) if self.smooth else np.where(fired, r, old)
+                    )
             for v, x in zip(cm.state, new, strict=True):
                 ends[v][k + 1] = x
             S = [ends[v][k + 1] for v in cm.state]
@@ -316,20 +337,26 @@ class Kernel:
         g_S = [zeros] * len(cm.state)
         for k in range(T - 1, -1, -1):
             t = self.dtype.type(cache.t0 + k * self.net.dt_seconds)
-            g_S = [g + g_ends_ext[v][k + 1] if v in g_ends_ext else g
-                   for v, g in zip(cm.state, g_S, strict=True)]
+            g_S = [
+                g + g_ends_ext[v][k + 1] if v in g_ends_ext else g
+                for v, g in zip(cm.state, g_S, strict=True)
+            ]
             if cm.spiking:
                 spike = trace.spikes[k]
                 g_spike = zeros if g_spike_ext is None else g_spike_ext[k]
                 g_W = list(g_S)
                 if cm.reset_vars:
-                    W = [trace.pre_reset[v][k] if v in trace.pre_reset else trace.updated[v][k]
-                         for v in cm.state]
+                    W = [
+                        trace.pre_reset[v][k] if v in trace.pre_reset else trace.updated[v][k]
+                        for v in cm.state
+                    ]
                     g_e = [g_S[index[v]] for v in cm.reset_vars]
                     g_w_state, (g_spike_reset,), g_p = cm.reset_vjp(*g_e, spike, *W, *P)
                     for v in cm.reset_vars:
                         g_W[index[v]] = zeros
-                    g_W = [gw if d is None else gw + d for gw, d in zip(g_W, g_w_state, strict=True)]
+                    g_W = [
+                        gw if d is None else gw + d for gw, d in zip(g_W, g_w_state, strict=True)
+                    ]
                     if not self.detach_reset and g_spike_reset is not None:
                         g_spike = g_spike + g_spike_reset
                     _accumulate(g_learn, g_p)
@@ -376,8 +403,14 @@ def _accumulate(acc: list[np.ndarray], terms) -> None:
 def _topological_order(net: Network) -> list[Layer]:
     """Neuron layers so that every non-recurrent connection goes forward; cycles are an error."""
     layers = net.neuron_layers
-    deps = {la.name: {c.pre.name for c in net.connections
-                      if c.post is la and not c.recurrent and not c.pre.is_input} for la in layers}
+    deps = {
+        la.name: {
+            c.pre.name
+            for c in net.connections
+            if c.post is la and not c.recurrent and not c.pre.is_input
+        }
+        for la in layers
+    }
     order: list[Layer] = []
     done: set[str] = set()
     while len(order) < len(layers):

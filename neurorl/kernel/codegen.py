@@ -34,10 +34,23 @@ __all__ = ["CompiledModel", "KernelCompileError", "compile_model"]
 
 _STATEMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(=|\+=|-=|\*=|/=)\s*(.+?)\s*$")
 _NUMPY_FUNCS = {
-    "exp": "np.exp", "log": "np.log", "log10": "np.log10", "sqrt": "np.sqrt", "sin": "np.sin",
-    "cos": "np.cos", "tan": "np.tan", "sinh": "np.sinh", "cosh": "np.cosh", "tanh": "np.tanh",
-    "arcsin": "np.arcsin", "arccos": "np.arccos", "arctan": "np.arctan", "asin": "np.arcsin",
-    "acos": "np.arccos", "atan": "np.arctan", "Abs": "np.abs",
+    "exp": "np.exp",
+    "log": "np.log",
+    "log10": "np.log10",
+    "sqrt": "np.sqrt",
+    "sin": "np.sin",
+    "cos": "np.cos",
+    "tan": "np.tan",
+    "sinh": "np.sinh",
+    "cosh": "np.cosh",
+    "tanh": "np.tanh",
+    "arcsin": "np.arcsin",
+    "arccos": "np.arccos",
+    "arctan": "np.arctan",
+    "asin": "np.arcsin",
+    "acos": "np.arccos",
+    "atan": "np.arctan",
+    "Abs": "np.abs",
 }
 
 
@@ -72,15 +85,26 @@ def compile_model(model: NeuronModel) -> CompiledModel:
     """Compile ``model`` into numpy step functions and VJPs (cached per model definition)."""
     learnable = tuple(p.name for p in model.parameters.values() if p.learnable)
     return _compile(
-        model.brian2_equations, model.method, model.threshold, model.reset,
-        tuple(model.parameters), learnable, model.name,
+        model.brian2_equations,
+        model.method,
+        model.threshold,
+        model.reset,
+        tuple(model.parameters),
+        learnable,
+        model.name,
     )
 
 
 @lru_cache(maxsize=128)
 def _compile(equations, method, threshold, reset, params, learnable, name) -> CompiledModel:
-    model = NeuronModel(name=name, equations=equations, method=method, parameters={},
-                        threshold=threshold, reset=reset)
+    model = NeuronModel(
+        name=name,
+        equations=equations,
+        method=method,
+        parameters={},
+        threshold=threshold,
+        reset=reset,
+    )
     group = _brian2_group(model)
     group.state_updater.update_abstract_code(run_namespace={})
     eqs = group.equations
@@ -93,8 +117,7 @@ def _compile(equations, method, threshold, reset, params, learnable, name) -> Co
     def symbols_of(names):
         return [sympy.Symbol(n, real=True) for n in names]
 
-    s_state, s_summed, s_params = symbols_of(state), symbols_of(summed), symbols_of(params)
-    s_dt, s_t = sympy.Symbol("dt", real=True), sympy.Symbol("t", real=True)
+    s_state, s_summed = symbols_of(state), symbols_of(summed)
     s_learn = symbols_of(learnable)
     known = {*state, *summed, *params, "dt", "t"}
 
@@ -106,10 +129,10 @@ def _compile(equations, method, threshold, reset, params, learnable, name) -> Co
     args = [*state, *summed, *params, "dt", "t"]
     out.function("update", args, new_exprs)
     g_new = symbols_of([f"_g_{v}" for v in state])
-    out.vjp("update_vjp", [str(g) for g in g_new] + args, g_new, new_exprs,
-            [s_state, s_summed, s_learn])
+    out.vjp(
+        "update_vjp", [str(g) for g in g_new] + args, g_new, new_exprs, [s_state, s_summed, s_learn]
+    )
 
-    threshold_fn = threshold_vjp = reset_fn = reset_vjp = None
     reset_vars: tuple[str, ...] = ()
     if threshold is not None:
         lhs, op, rhs = _split_comparison(threshold, name)
@@ -129,18 +152,32 @@ def _compile(equations, method, threshold, reset, params, learnable, name) -> Co
         rargs = [*state, *params]
         out.function("reset", rargs, r_exprs)
         spike = sympy.Symbol("_spike", real=True)
-        blend = [sympy.Symbol(v, real=True) + spike * (r - sympy.Symbol(v, real=True))
-                 for v, r in zip(reset_vars, r_exprs, strict=True)]
+        blend = [
+            sympy.Symbol(v, real=True) + spike * (r - sympy.Symbol(v, real=True))
+            for v, r in zip(reset_vars, r_exprs, strict=True)
+        ]
         g_e = symbols_of([f"_g_{v}" for v in reset_vars])
-        out.vjp("reset_vjp", [str(g) for g in g_e] + ["_spike", *rargs], g_e, blend,
-                [s_state, [spike], s_learn])
+        out.vjp(
+            "reset_vjp",
+            [str(g) for g in g_e] + ["_spike", *rargs],
+            g_e,
+            blend,
+            [s_state, [spike], s_learn],
+        )
 
     namespace = out.compile(name)
     return CompiledModel(
-        state=state, summed=summed, params=params, learnable=learnable,
-        update=namespace["update"], update_vjp=namespace["update_vjp"],
-        threshold=namespace.get("threshold"), threshold_vjp=namespace.get("threshold_vjp"),
-        reset_vars=reset_vars, reset=namespace.get("reset"), reset_vjp=namespace.get("reset_vjp"),
+        state=state,
+        summed=summed,
+        params=params,
+        learnable=learnable,
+        update=namespace["update"],
+        update_vjp=namespace["update_vjp"],
+        threshold=namespace.get("threshold"),
+        threshold_vjp=namespace.get("threshold_vjp"),
+        reset_vars=reset_vars,
+        reset=namespace.get("reset"),
+        reset_vjp=namespace.get("reset_vjp"),
         source=out.source,
     )
 
@@ -193,9 +230,13 @@ def _check_symbols(exprs, known: set[str], name: str, what: str) -> None:
 
 def _differentiable(expr: sympy.Expr) -> sympy.Expr:
     """Rewrite Brian2 functions sympy cannot differentiate (clip) into ones it can."""
+
     def clip(x, lo, hi):
         return sympy.Min(sympy.Max(x, lo), hi)
-    replacements = {f: clip(*f.args) for f in expr.atoms(sympy.Function) if f.func.__name__ == "clip"}
+
+    replacements = {
+        f: clip(*f.args) for f in expr.atoms(sympy.Function) if f.func.__name__ == "clip"
+    }
     return expr.xreplace(replacements) if replacements else expr
 
 
@@ -218,13 +259,17 @@ class _Printer(StrPrinter):
     def _print_Abs(self, expr):
         return f"np.abs({self._print(expr.args[0])})"
 
+    def _pairwise(self, numpy_name, args):
+        head = self._print(args[0])
+        for arg in args[1:]:
+            head = f"{numpy_name}({head}, {self._print(arg)})"
+        return head
+
     def _print_Max(self, expr):
-        *rest, last = expr.args
-        return f"np.maximum({self._print(sympy.Max(*rest)) if len(rest) > 1 else self._print(rest[0])}, {self._print(last)})"
+        return self._pairwise("np.maximum", expr.args)
 
     def _print_Min(self, expr):
-        *rest, last = expr.args
-        return f"np.minimum({self._print(sympy.Min(*rest)) if len(rest) > 1 else self._print(rest[0])}, {self._print(last)})"
+        return self._pairwise("np.minimum", expr.args)
 
     def _print_Heaviside(self, expr):
         return f"np.heaviside({self._print(expr.args[0])}, 0.0)"
@@ -288,8 +333,10 @@ class _Emitter:
         for group in groups:
             entry = []
             for x in group:
-                total = sum((c * sympy.diff(o, x) for c, o in zip(cotangents, outputs, strict=True)),
-                            sympy.Integer(0))
+                total = sum(
+                    (c * sympy.diff(o, x) for c, o in zip(cotangents, outputs, strict=True)),
+                    sympy.Integer(0),
+                )
                 if total == 0:
                     entry.append("None")
                 else:

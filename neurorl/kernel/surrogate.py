@@ -54,7 +54,13 @@ class Surrogate:
 
 
 #: Surrogate names and their default width parameter (alpha, slope or half-width).
-SURROGATES = {"atan": 2.0, "sigmoid": 4.0, "fast_sigmoid": 25.0, "rectangular": 0.5, "triangle": 1.0}
+SURROGATES = {
+    "atan": 2.0,
+    "sigmoid": 4.0,
+    "fast_sigmoid": 25.0,
+    "rectangular": 0.5,
+    "triangle": 1.0,
+}
 
 
 def get_surrogate(name: str | Surrogate, width: float | None = None) -> Surrogate:

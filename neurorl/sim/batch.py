@@ -56,9 +56,14 @@ def run_batch(
         for layer in net.neuron_layers:
             group = objs.groups[layer.name]
             variables = list(layer.model.state_variables)
-            state_mon = brian2.StateMonitor(group, variables, record=True, when="end", dt=dt,
-                                            name=f"{layer.name}_states*")
-            spike_mon = brian2.SpikeMonitor(group, name=f"{layer.name}_spikes*") if layer.model.spiking else None
+            state_mon = brian2.StateMonitor(
+                group, variables, record=True, when="end", dt=dt, name=f"{layer.name}_states*"
+            )
+            spike_mon = (
+                brian2.SpikeMonitor(group, name=f"{layer.name}_spikes*")
+                if layer.model.spiking
+                else None
+            )
             monitors[layer.name] = (state_mon, spike_mon, variables)
             objs.network.add(state_mon, *([] if spike_mon is None else [spike_mon]))
         objs.network.run(T * dt)
@@ -67,7 +72,8 @@ def run_batch(
         for layer in net.neuron_layers:
             state_mon, spike_mon, variables = monitors[layer.name]
             states[layer.name] = {
-                v: np.asarray(getattr(state_mon, f"{v}_")).T.reshape(T, B, layer.size) for v in variables
+                v: np.asarray(getattr(state_mon, f"{v}_")).T.reshape(T, B, layer.size)
+                for v in variables
             }
             if spike_mon is not None:
                 s = np.zeros((T, B * layer.size))
