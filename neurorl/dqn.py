@@ -101,6 +101,36 @@ class DQNConfig:
         return cls(**d)
 
 
+PRESETS: dict[str, dict[str, Any]] = {
+    # rl-zoo's CartPole-v1 settings (also DQNConfig's defaults)
+    "classic": {},
+    # MinAtar (Young & Tian 2019: batch 32, buffer 100k, target every 1000, ε 1 → 0.1 over the
+    # first 100k steps); Adam instead of RMSProp and one update every 4 steps [ours]
+    "minatar": dict(lr=2.5e-4, batch_size=32, buffer_size=100_000, learning_starts=5_000,
+                    train_freq=4, gradient_steps=1, target_update_interval=1_000,
+                    end_e=0.05, exploration_fraction=0.1, max_grad_norm=10.0),
+    # Atari (CleanRL's dqn_atari settings; a 50k buffer of two uint8 frame stacks is 2.8 GB)
+    "atari": dict(lr=1e-4, batch_size=32, buffer_size=50_000, learning_starts=80_000,
+                  train_freq=4, gradient_steps=1, target_update_interval=1_000, end_e=0.01,
+                  exploration_fraction=0.1, reward_clip=1.0, total_steps=10_000_000,
+                  blas_threads=2),
+}
+
+
+def env_family(env_id: str) -> str:
+    """``"minatar"``, ``"atari"`` or ``"classic"`` (everything else) for an environment id."""
+    if env_id.lower().startswith("minatar/"):
+        return "minatar"
+    if env_id.startswith("ALE/") or env_id.endswith("NoFrameskip-v4"):
+        return "atari"
+    return "classic"
+
+
+def preset_config(env_id: str, **overrides: Any) -> DQNConfig:
+    """The preset for ``env_id``'s family (:data:`PRESETS`) with ``overrides`` on top."""
+    return DQNConfig.from_dict({"env_id": env_id, **PRESETS[env_family(env_id)], **overrides})
+
+
 def linear_schedule(start: float, end: float, duration: float, t: float) -> float:
     """Value moving linearly from ``start`` (t = 0) to ``end`` (t ≥ ``duration``)."""
     if duration <= 0:
@@ -218,7 +248,7 @@ def build_q_network(
 
 
 def load_teacher(path: str | Path) -> QNetwork:
-    """Load a trained Q-network from ``teacher.npz`` (or a training ``state.npz``).
+    """Load a trained Q-network from a ``teacher.npz`` written by :func:`train`.
 
     Raises :class:`neurorl.checkpoint.CheckpointError` for a corrupt file and ``ValueError`` for
     a checkpoint that holds no Q-network.
@@ -692,7 +722,8 @@ def plot_learning_curve(
 
 __all__ = [
     "DQNConfig", "QNetwork", "Layer", "ReplayBuffer", "TrainResult", "build_q_network",
-    "evaluate", "linear_schedule", "load_teacher", "plot_learning_curve", "td_loss_and_grads",
+    "evaluate", "env_family", "preset_config", "PRESETS",
+    "linear_schedule", "load_teacher", "plot_learning_curve", "td_loss_and_grads",
     "td_targets", "FusedAdam",
     "train",
 ]

@@ -1,0 +1,163 @@
+"""neurorl's numpy DQN vs Stable-Baselines3's DQN on CartPole-v1, same settings, same seeds.
+
+Settings: the rl-zoo CartPole-v1 DQN hyperparameters (50k steps, lr 2.3e-3, batch 64, buffer
+100k, learning_starts 1000, target_update_interval 10, train_freq 256, gradient_steps 128,
+exploration_fraction 0.16, final ε 0.04, net [256, 256]). neurorl runs Double DQN (its default;
+``--vanilla`` runs plain DQN like SB3). Each run is a fresh subprocess; both trained networks are
+evaluated by the same code (``neurorl.dqn.evaluate``: greedy, 100 episodes, seeds 10000…10099;
+SB3's weights are copied into a neurorl QNetwork).
+
+    .venv-bench/bin/python benchmarks/bench_dqn.py                 # seeds 0 1 2, both
+    .venv-bench/bin/python benchmarks/bench_dqn.py --seeds 0 --only neurorl
+
+Prints, per seed: wall time to finish training, greedy 100-episode mean, and the wall-time ratio
+SB3 / neurorl. Writes figures/bench_dqn.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ZOO = dict(total_steps=50_000, lr=2.3e-3, batch_size=64, buffer_size=100_000,
+           learning_starts=1000, gamma=0.99, target_update_interval=10, train_freq=256,
+           gradient_steps=128, exploration_fraction=0.16, end_e=0.04, hidden=(256, 256))
+
+
+def worker_neurorl(seed: int, steps: int, vanilla: bool, blas_threads: int) -> dict:
+    from neurorl.dqn import DQNConfig, evaluate, train
+
+    cfg = DQNConfig(seed=seed, **{**ZOO, "total_steps": steps}, double_dqn=not vanilla,
+                    blas_threads=blas_threads)
+    t0 = time.perf_counter()
+    res = train(cfg, progress=False)
+    wall = time.perf_counter() - t0
+    returns = evaluate(res.q, "CartPole-v1", episodes=100)
+    return {"wall_s": wall, "eval_mean": float(returns.mean()), "eval_std": float(returns.std())}
+
+
+def worker_sb3(seed: int, steps: int, torch_threads: int) -> dict:
+    import gymnasium as gym
+    import numpy as np
+    import torch
+    from stable_baselines3 import DQN
+
+    from neurorl import nn
+    from neurorl.dqn import QNetwork, evaluate
+
+    torch.set_num_threads(torch_threads)
+    env = gym.make("CartPole-v1")
+    model = DQN(
+        "MlpPolicy", env, learning_rate=ZOO["lr"], batch_size=ZOO["batch_size"],
+        buffer_size=ZOO["buffer_size"], learning_starts=ZOO["learning_starts"],
+        gamma=ZOO["gamma"], target_update_interval=ZOO["target_update_interval"],
+        train_freq=ZOO["train_freq"], gradient_steps=ZOO["gradient_steps"],
+        exploration_fraction=ZOO["exploration_fraction"],
+        exploration_final_eps=ZOO["end_e"], policy_kwargs=dict(net_arch=list(ZOO["hidden"])),
+        seed=seed, device="cpu", verbose=0,
+    )
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=steps)
+    wall = time.perf_counter() - t0
+    linears = [m for m in model.q_net.q_net if isinstance(m, torch.nn.Linear)]
+    params = {}
+    for i, lin in enumerate(linears):
+        params[f"l{i}.W"] = lin.weight.detach().numpy().T.astype(np.float32).copy()
+        params[f"l{i}.b"] = lin.bias.detach().numpy().astype(np.float32).copy()
+    q = QNetwork(nn.mlp(4, ZOO["hidden"], 2), params)
+    returns = evaluate(q, "CartPole-v1", episodes=100)
+    return {"wall_s": wall, "eval_mean": float(returns.mean()), "eval_std": float(returns.std())}
+
+
+def run_worker(args: list[str]) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
+                         env=env, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"worker {args} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--steps", type=int, default=ZOO["total_steps"])
+    ap.add_argument("--only", choices=["neurorl", "sb3"], default=None)
+    ap.add_argument("--vanilla", action="store_true", help="neurorl without Double DQN (as SB3)")
+    ap.add_argument("--torch-threads", type=int, default=1,
+                    help="torch threads for SB3 (1 measured faster than 2 on the 2-core machine)")
+    ap.add_argument("--blas-threads", type=int, default=1, help="numpy BLAS threads for neurorl")
+    ap.add_argument("--csv", default=str(ROOT / "figures" / "bench_dqn.csv"))
+    ap.add_argument("--worker", choices=["neurorl", "sb3"], help=argparse.SUPPRESS)
+    ap.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+
+    if a.worker == "neurorl":
+        print(json.dumps(worker_neurorl(a.seed, a.steps, a.vanilla, a.blas_threads)))
+        return
+    if a.worker == "sb3":
+        print(json.dumps(worker_sb3(a.seed, a.steps, a.torch_threads)))
+        return
+
+    try:
+        import stable_baselines3  # noqa: F401
+
+        have_sb3 = a.only != "neurorl"
+    except ImportError:
+        have_sb3 = False
+        print("stable-baselines3 not installed: timing neurorl only "
+              "(make bench-env; .venv-bench/bin/python benchmarks/bench_dqn.py)")
+    algo = "DQN" if a.vanilla else "Double DQN"
+    print(f"CartPole-v1, rl-zoo settings, {a.steps} steps; neurorl {algo} (BLAS threads "
+          f"{a.blas_threads}) vs SB3 DQN (torch threads {a.torch_threads})")
+    print(f"{'seed':>4} {'neurorl s':>10} {'eval':>7} {'SB3 s':>8} {'eval':>7} {'ratio':>6}")
+    rows = []
+    common = ["--steps", str(a.steps), "--torch-threads", str(a.torch_threads),
+              "--blas-threads", str(a.blas_threads)] + (["--vanilla"] if a.vanilla else [])
+    for seed in a.seeds:
+        row = {"seed": seed}
+        if a.only != "sb3":
+            r = run_worker(["--worker", "neurorl", "--seed", str(seed), *common])
+            row.update(neurorl_wall_s=r["wall_s"], neurorl_eval=r["eval_mean"])
+        if have_sb3 or a.only == "sb3":
+            r = run_worker(["--worker", "sb3", "--seed", str(seed), *common])
+            row.update(sb3_wall_s=r["wall_s"], sb3_eval=r["eval_mean"])
+        if "neurorl_wall_s" in row and "sb3_wall_s" in row:
+            row["ratio"] = row["sb3_wall_s"] / row["neurorl_wall_s"]
+        rows.append(row)
+
+        def f(key, fmt):
+            return format(row[key], fmt) if key in row else "-"
+
+        print(f"{seed:>4} {f('neurorl_wall_s', '10.1f')} {f('neurorl_eval', '7.1f')} "
+              f"{f('sb3_wall_s', '8.1f')} {f('sb3_eval', '7.1f')} {f('ratio', '6.2f')}",
+              flush=True)
+    keys = ["seed", "neurorl_wall_s", "neurorl_eval", "sb3_wall_s", "sb3_eval", "ratio"]
+    Path(a.csv).parent.mkdir(parents=True, exist_ok=True)
+    with open(a.csv, "w", newline="") as fh:
+        w = csv.DictWriter(fh, keys)
+        w.writeheader()
+        for row in rows:
+            w.writerow({k: (f"{row[k]:.4g}" if isinstance(row.get(k), float) else row.get(k, ""))
+                        for k in keys})
+    solved = [r for r in rows if r.get("neurorl_eval", 0) >= 475]
+    print(f"neurorl solved (≥ 475) {len(solved)}/{len(rows)} seeds", end="")
+    ratios = [r["ratio"] for r in rows if "ratio" in r]
+    if ratios:
+        sb3_ok = sum(r.get("sb3_eval", 0) >= 475 for r in rows)
+        print(f"; SB3 solved {sb3_ok}/{len(rows)}; wall-time ratio SB3/neurorl "
+              f"min {min(ratios):.2f}, mean {sum(ratios) / len(ratios):.2f}")
+    else:
+        print()
+    print(f"wrote {a.csv}")
+
+
+if __name__ == "__main__":
+    main()
