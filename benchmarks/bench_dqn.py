@@ -2,10 +2,10 @@
 
 Settings: the rl-zoo CartPole-v1 DQN hyperparameters (50k steps, lr 2.3e-3, batch 64, buffer
 100k, learning_starts 1000, target_update_interval 10, train_freq 256, gradient_steps 128,
-exploration_fraction 0.16, final ε 0.04, net [256, 256]). neurorl runs Double DQN (its default;
-``--vanilla`` runs plain DQN like SB3). Each run is a fresh subprocess; both trained networks are
-evaluated by the same code (``neurorl.dqn.evaluate``: greedy, 100 episodes, seeds 10000…10099;
-SB3's weights are copied into a neurorl QNetwork).
+exploration_fraction 0.16, final ε 0.04, net [256, 256]). neurorl runs both its default Double
+DQN and plain DQN (SB3's algorithm: the same-settings comparison). Each run is a fresh
+subprocess; all trained networks are evaluated by the same code (``neurorl.dqn.evaluate``:
+greedy, 100 episodes, seeds 10000…10099; SB3's weights are copied into a neurorl QNetwork).
 
     .venv-bench/bin/python benchmarks/bench_dqn.py                 # seeds 0 1 2, both
     .venv-bench/bin/python benchmarks/bench_dqn.py --seeds 0 --only neurorl
@@ -90,7 +90,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--steps", type=int, default=ZOO["total_steps"])
     ap.add_argument("--only", choices=["neurorl", "sb3"], default=None)
-    ap.add_argument("--vanilla", action="store_true", help="neurorl without Double DQN (as SB3)")
+    ap.add_argument("--algo", choices=["both", "double", "vanilla"], default="both",
+                    help="neurorl's Double DQN, plain DQN (SB3's algorithm), or both")
+    ap.add_argument("--vanilla", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--torch-threads", type=int, default=1,
                     help="torch threads for SB3 (1 measured faster than 2 on the 2-core machine)")
     ap.add_argument("--blas-threads", type=int, default=1, help="numpy BLAS threads for neurorl")
@@ -114,32 +116,42 @@ def main() -> None:
         have_sb3 = False
         print("stable-baselines3 not installed: timing neurorl only "
               "(make bench-env; .venv-bench/bin/python benchmarks/bench_dqn.py)")
-    algo = "DQN" if a.vanilla else "Double DQN"
-    print(f"CartPole-v1, rl-zoo settings, {a.steps} steps; neurorl {algo} (BLAS threads "
-          f"{a.blas_threads}) vs SB3 DQN (torch threads {a.torch_threads})")
-    print(f"{'seed':>4} {'neurorl s':>10} {'eval':>7} {'SB3 s':>8} {'eval':>7} {'ratio':>6}")
+    algos = ["double", "vanilla"] if a.algo == "both" else [a.algo]
+    if a.only == "sb3":
+        algos = []
+    print(f"CartPole-v1, rl-zoo settings, {a.steps} steps; neurorl (numpy BLAS threads "
+          f"{a.blas_threads}) vs SB3 DQN (torch threads {a.torch_threads}); wall s = training "
+          "time, eval = greedy 100-episode mean, ratio = SB3 s / neurorl s")
+    head = f"{'seed':>4}"
+    for algo in algos:
+        name = "DDQN" if algo == "double" else "DQN"
+        head += f" {'nrl ' + name + ' s':>12} {'eval':>6}"
+    if have_sb3 or a.only == "sb3":
+        head += f" {'SB3 DQN s':>10} {'eval':>6}"
+        head += "".join(f" {'ratio ' + ('DDQN' if x == 'double' else 'DQN'):>10}" for x in algos)
+    print(head)
     rows = []
     common = ["--steps", str(a.steps), "--torch-threads", str(a.torch_threads),
-              "--blas-threads", str(a.blas_threads)] + (["--vanilla"] if a.vanilla else [])
+              "--blas-threads", str(a.blas_threads)]
     for seed in a.seeds:
-        row = {"seed": seed}
-        if a.only != "sb3":
-            r = run_worker(["--worker", "neurorl", "--seed", str(seed), *common])
-            row.update(neurorl_wall_s=r["wall_s"], neurorl_eval=r["eval_mean"])
+        row: dict = {"seed": seed}
+        line = f"{seed:>4}"
+        for algo in algos:
+            extra = ["--vanilla"] if algo == "vanilla" else []
+            r = run_worker(["--worker", "neurorl", "--seed", str(seed), *common, *extra])
+            row[f"{algo}_wall_s"], row[f"{algo}_eval"] = r["wall_s"], r["eval_mean"]
+            line += f" {r['wall_s']:>12.1f} {r['eval_mean']:>6.1f}"
         if have_sb3 or a.only == "sb3":
             r = run_worker(["--worker", "sb3", "--seed", str(seed), *common])
-            row.update(sb3_wall_s=r["wall_s"], sb3_eval=r["eval_mean"])
-        if "neurorl_wall_s" in row and "sb3_wall_s" in row:
-            row["ratio"] = row["sb3_wall_s"] / row["neurorl_wall_s"]
+            row["sb3_wall_s"], row["sb3_eval"] = r["wall_s"], r["eval_mean"]
+            line += f" {r['wall_s']:>10.1f} {r['eval_mean']:>6.1f}"
+            for algo in algos:
+                row[f"ratio_{algo}"] = r["wall_s"] / row[f"{algo}_wall_s"]
+                line += f" {row[f'ratio_{algo}']:>10.2f}"
         rows.append(row)
-
-        def f(key, fmt):
-            return format(row[key], fmt) if key in row else "-"
-
-        print(f"{seed:>4} {f('neurorl_wall_s', '10.1f')} {f('neurorl_eval', '7.1f')} "
-              f"{f('sb3_wall_s', '8.1f')} {f('sb3_eval', '7.1f')} {f('ratio', '6.2f')}",
-              flush=True)
-    keys = ["seed", "neurorl_wall_s", "neurorl_eval", "sb3_wall_s", "sb3_eval", "ratio"]
+        print(line, flush=True)
+    keys = ["seed"] + [f"{x}_{k}" for x in algos for k in ("wall_s", "eval")]
+    keys += ["sb3_wall_s", "sb3_eval"] + [f"ratio_{x}" for x in algos]
     Path(a.csv).parent.mkdir(parents=True, exist_ok=True)
     with open(a.csv, "w", newline="") as fh:
         w = csv.DictWriter(fh, keys)
@@ -147,15 +159,16 @@ def main() -> None:
         for row in rows:
             w.writerow({k: (f"{row[k]:.4g}" if isinstance(row.get(k), float) else row.get(k, ""))
                         for k in keys})
-    solved = [r for r in rows if r.get("neurorl_eval", 0) >= 475]
-    print(f"neurorl solved (≥ 475) {len(solved)}/{len(rows)} seeds", end="")
-    ratios = [r["ratio"] for r in rows if "ratio" in r]
-    if ratios:
-        sb3_ok = sum(r.get("sb3_eval", 0) >= 475 for r in rows)
-        print(f"; SB3 solved {sb3_ok}/{len(rows)}; wall-time ratio SB3/neurorl "
-              f"min {min(ratios):.2f}, mean {sum(ratios) / len(ratios):.2f}")
-    else:
-        print()
+    for algo in algos:
+        solved = sum(r[f"{algo}_eval"] >= 475 for r in rows)
+        msg = f"neurorl {algo}: solved (≥ 475) {solved}/{len(rows)} seeds"
+        ratios = [r[f"ratio_{algo}"] for r in rows if f"ratio_{algo}" in r]
+        if ratios:
+            msg += (f"; SB3/neurorl wall-time ratio min {min(ratios):.2f}, "
+                    f"mean {sum(ratios) / len(ratios):.2f}")
+        print(msg)
+    if rows and "sb3_eval" in rows[0]:
+        print(f"SB3: solved {sum(r['sb3_eval'] >= 475 for r in rows)}/{len(rows)} seeds")
     print(f"wrote {a.csv}")
 
 

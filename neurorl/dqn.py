@@ -411,11 +411,13 @@ def td_targets(
 def td_loss_and_grads(
     net: nn.Sequential, params: dict[str, np.ndarray], target_params: dict[str, np.ndarray],
     batch: dict[str, np.ndarray], gamma: float, double_dqn: bool, obs_scale: float = 1.0,
+    with_stats: bool = True,
 ) -> tuple[float, float, dict[str, np.ndarray]]:
     """Huber TD loss of a batch and its gradient w.r.t. ``params``: ``(loss, mean Q(s,a), grads)``.
 
     Targets use ``target_params`` (and ``params`` for the Double-DQN action choice); they stop at
-    ``terminated`` and nowhere else.
+    ``terminated`` and nowhere else. ``with_stats=False`` skips computing the loss and mean Q
+    (returned as NaN); the gradient is the same.
     """
     obs = batch["obs"].astype(np.float32, copy=False)
     if obs_scale != 1.0:
@@ -426,12 +428,15 @@ def td_loss_and_grads(
     a = batch["actions"]
     q_sa = q[rows, a]
     delta = q_sa - y
-    abs_d = np.abs(delta)
-    loss = float(np.mean(np.where(abs_d < 1.0, 0.5 * delta * delta, abs_d - 0.5)))
+    loss = mean_q = float("nan")
+    if with_stats:
+        abs_d = np.abs(delta)
+        loss = float(np.mean(np.where(abs_d < 1.0, 0.5 * delta * delta, abs_d - 0.5)))
+        mean_q = float(q_sa.mean())
     dq = np.zeros_like(q)
     dq[rows, a] = np.clip(delta, -1.0, 1.0) / np.float32(len(obs))
     _, grads = net.backward(params, cache, dq)
-    return loss, float(q_sa.mean()), grads
+    return loss, mean_q, grads
 
 
 # --------------------------------------------------------------------------------------------
@@ -535,10 +540,14 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint) -> TrainResult:
 
         # -- learn
         if step > cfg.learning_starts and iteration % cfg.train_freq == 0:
-            for _ in range(cfg.gradient_steps):
+            for g_step in range(cfg.gradient_steps):
                 batch = rb.sample(rng, cfg.batch_size)
-                loss, mean_q, grads = td_loss_and_grads(
-                    net, params, target_params, batch, cfg.gamma, cfg.double_dqn, obs_scale)
+                last = g_step == cfg.gradient_steps - 1
+                stats = td_loss_and_grads(net, params, target_params, batch, cfg.gamma,
+                                          cfg.double_dqn, obs_scale, with_stats=last)
+                grads = stats[2]
+                if last:
+                    loss, mean_q = stats[0], stats[1]
                 for k, g in grads.items():
                     grad_views[k][...] = g
                 clip_grad_norm({"all": flat_grad}, cfg.max_grad_norm)

@@ -297,6 +297,7 @@ class Sequential:
 
     def __init__(self, layers: Sequence[LayerSpec]) -> None:
         self.layers: tuple[LayerSpec, ...] = tuple(layers)
+        self._keys = [(f"l{i}.W", f"l{i}.b") for i in range(len(self.layers))]
         for prev, nxt in zip(self.layers, self.layers[1:], strict=False):
             if int(np.prod(prev.out_shape)) != int(np.prod(nxt.in_shape)):
                 raise ValueError(f"layer shapes do not chain: {prev.out_shape} -> {nxt.in_shape}")
@@ -379,16 +380,16 @@ class Sequential:
         h = np.asarray(x, dtype=DTYPE)
         caches: list[Any] = []
         pre: list[np.ndarray] = []
-        for i, spec in enumerate(self.layers):
-            W, b = params[f"l{i}.W"], params[f"l{i}.b"]
+        for spec, (kw, kb) in zip(self.layers, self._keys, strict=True):
             if spec.kind == "dense":
-                z, c = dense_forward(W, b, h)
+                z, c = dense_forward(params[kw], params[kb], h)
             else:
-                z, c = conv2d_forward(W, b, h, spec.stride)
+                z, c = conv2d_forward(params[kw], params[kb], h, spec.stride)
             if preactivations:
                 pre.append(z.copy())
             if spec.relu:
-                h, rc = relu_forward(z)
+                h = np.maximum(z, 0, out=z)  # z is a fresh array: ReLU in place
+                rc = h
             else:
                 h, rc = z, None
             if keep_cache:
@@ -410,18 +411,21 @@ class Sequential:
         """
         grads: Params = {}
         d = np.asarray(dy, dtype=DTYPE)
-        for i in range(len(self.layers) - 1, -1, -1):
+        top = len(self.layers) - 1
+        for i in range(top, -1, -1):
             spec = self.layers[i]
             c, rc = cache["layers"][i]
             if rc is not None:
-                d = relu_backward(rc, d)
+                if i == top:  # do not write into the caller's dy
+                    d = relu_backward(rc, d)
+                else:
+                    np.multiply(d, rc > 0, out=d)
             want_dx = need_dx or i > 0
-            W = params[f"l{i}.W"]
+            kw, kb = self._keys[i]
             if spec.kind == "dense":
-                d, dW, db = dense_backward(W, c, d, want_dx)
+                d, grads[kw], grads[kb] = dense_backward(params[kw], c, d, want_dx)
             else:
-                d, dW, db = conv2d_backward(W, c, d, spec.stride, want_dx)
-            grads[f"l{i}.W"], grads[f"l{i}.b"] = dW, db
+                d, grads[kw], grads[kb] = conv2d_backward(params[kw], c, d, spec.stride, want_dx)
         return d, grads
 
     def __call__(self, params: Params, x: np.ndarray) -> np.ndarray:
