@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from neurorl.kernel.codegen import CompiledModel, compile_model
+from neurorl.kernel.memory import keep_freed_memory
 from neurorl.kernel.surrogate import Surrogate, get_surrogate
 from neurorl.network import Layer, Network, NetworkError
 
@@ -30,19 +31,27 @@ __all__ = ["Kernel", "KernelCache", "LayerTrace"]
 
 @dataclass
 class LayerTrace:
-    """Everything one layer did in a forward pass (arrays (T, B, n) unless noted).
+    """Everything one layer did in a forward pass, as per-step lists of (B, n) arrays.
 
     ``ends[v]`` has T+1 entries: the initial value and the value at the end of each step.
     ``updated[v]`` is the state after the update (what the threshold saw); ``pre_reset[v]`` the
-    state after synaptic effects (what the reset saw), stored for event targets only.
+    state after synaptic effects (what the reset saw), kept for event targets only. The lists hold
+    the arrays the step functions returned, so recording copies nothing.
     """
 
-    ends: dict[str, np.ndarray]
-    updated: dict[str, np.ndarray]
-    pre_reset: dict[str, np.ndarray]
-    summed: dict[str, np.ndarray]
+    ends: dict[str, list[np.ndarray]]
+    updated: dict[str, list[np.ndarray]]
+    pre_reset: dict[str, list[np.ndarray]]
+    summed: dict[str, list[np.ndarray]]
     spikes: np.ndarray | None = None
     h: np.ndarray | None = None
+    _stacked: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def end_values(self, variable: str) -> np.ndarray:
+        """``ends[variable]`` as one array (T+1, B, n), stacked once."""
+        if variable not in self._stacked:
+            self._stacked[variable] = np.stack(self.ends[variable])
+        return self._stacked[variable]
 
 
 @dataclass
@@ -57,7 +66,7 @@ class KernelCache:
 
     def state(self, layer: str, variable: str) -> np.ndarray:
         """Values of ``variable`` of ``layer`` at the end of each step, (T, B, n)."""
-        return self.traces[layer].ends[variable][1:]
+        return self.traces[layer].end_values(variable)[1:]
 
     def spikes(self, layer: str) -> np.ndarray:
         """Spikes of ``layer`` (T, B, n), 1.0 where a neuron fired."""
@@ -93,6 +102,7 @@ class Kernel:
         smooth: bool = False,
         output: tuple[str, str] | None = None,
     ) -> None:
+        keep_freed_memory()
         self.net = net
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
@@ -141,7 +151,7 @@ class Kernel:
             traces[layer.name] = self._layer_forward(layer, init, event_in, summed_in, T, B, t0)
         name, var = self.output
         trace = traces[name]
-        out = trace.spikes if var == "spike" else trace.ends[var][1:]
+        out = trace.spikes if var == "spike" else trace.end_values(var)[1:]
         return out, KernelCache(inputs, traces, out, t0)
 
     def _check_inputs(self, inputs) -> dict[str, np.ndarray]:
@@ -196,7 +206,7 @@ class Kernel:
         trace = traces[conn.pre.name]
         if conn.coupling == "event":
             return trace.spikes
-        return trace.ends[conn.pre.out_variable][:-1]
+        return trace.end_values(conn.pre.out_variable)[:-1]
 
     def _external_drive(self, layer, inputs, traces, T, B):
         event_in: dict[str, np.ndarray] = {}
@@ -215,43 +225,40 @@ class Kernel:
         P = self._param_args(layer)
         dt = self.dtype.type(self.net.dt_seconds)
         shape = (B, layer.size)
-        rec_event = [c for c in self.incoming[layer.name] if c.recurrent and c.coupling == "event"]
-        rec_summed = [
-            c for c in self.incoming[layer.name] if c.recurrent and c.coupling == "summed"
-        ]
-        event_vars = sorted({c.target for c in self.incoming[layer.name] if c.coupling == "event"})
-        ends = {v: np.empty((T + 1, *shape), self.dtype) for v in (*cm.state,)}
-        for v in cm.state:
-            ends[v][0] = init[v]
-        updated = {v: np.empty((T, *shape), self.dtype) for v in cm.state}
-        pre_reset = {v: np.empty((T, *shape), self.dtype) for v in event_vars}
-        summed = {v: np.empty((T, *shape), self.dtype) for v in cm.summed}
-        spikes = np.empty((T, *shape), self.dtype) if cm.spiking else None
-        h_all = np.empty((T, *shape), self.dtype) if cm.spiking else None
+        incoming = self.incoming[layer.name]
+        rec_event = [c for c in incoming if c.recurrent and c.coupling == "event"]
+        rec_summed = [c for c in incoming if c.recurrent and c.coupling == "summed"]
+        event_vars = sorted({c.target for c in incoming if c.coupling == "event"})
+        ends = {v: [init[v]] for v in cm.state}
+        updated = {v: [] for v in cm.state}
+        pre_reset = {v: [] for v in event_vars}
+        summed = {v: [] for v in cm.summed}
+        spikes, hs = [], []
         index = {v: n for n, v in enumerate(cm.state)}
         out_var = layer.model.output
-        S = [ends[v][0] for v in cm.state]
+        constant = {v: np.full(shape, init[v], self.dtype) for v in cm.summed if v not in summed_in}
+        S = [init[v] for v in cm.state]
         for k in range(T):
             t = self.dtype.type(t0 + k * self.net.dt_seconds)
             A = []
             for var in cm.summed:
-                a = summed_in[var][k] if var in summed_in else np.full(shape, init[var], self.dtype)
+                a = summed_in[var][k] if var in summed_in else constant[var]
                 for c in rec_summed:
                     if c.target == var:
-                        a = a + ends[out_var][k] @ self.params[c.key]
-                summed[var][k] = a
+                        a = a + S[index[out_var]] @ self.params[c.key]
+                summed[var].append(a)
                 A.append(a)
             new = [
                 x if np.ndim(x) else np.full(shape, x, self.dtype)
                 for x in cm.update(*S, *A, *P, dt, t)
             ]
             for v, x in zip(cm.state, new, strict=True):
-                updated[v][k] = x
+                updated[v].append(x)
             if cm.spiking:
                 fired, h = cm.threshold(*new, *P)
-                h_all[k] = h
+                hs.append(h)
                 spike = self.surrogate.primitive(h) if self.smooth else fired.astype(self.dtype)
-                spikes[k] = spike
+                spikes.append(spike)
             for var in event_vars:
                 x = new[index[var]]
                 if var in event_in:
@@ -260,18 +267,19 @@ class Kernel:
                     if c.target == var:
                         x = x + spike @ self.params[c.key]
                 new[index[var]] = x
-                pre_reset[var][k] = x
+                pre_reset[var].append(x)
             if cm.spiking and cm.reset_vars:
-                values = cm.reset(*new, *P)
-                for v, r in zip(cm.reset_vars, values, strict=True):
+                for v, r in zip(cm.reset_vars, cm.reset(*new, *P), strict=True):
                     old = new[index[v]]
                     new[index[v]] = (
                         old + spike * (r - old) if self.smooth else np.where(fired, r, old)
                     )
             for v, x in zip(cm.state, new, strict=True):
-                ends[v][k + 1] = x
-            S = [ends[v][k + 1] for v in cm.state]
-        return LayerTrace(ends, updated, pre_reset, summed, spikes, h_all)
+                ends[v].append(x)
+            S = new
+        if not cm.spiking:
+            return LayerTrace(ends, updated, pre_reset, summed)
+        return LayerTrace(ends, updated, pre_reset, summed, np.stack(spikes), np.stack(hs))
 
     # -- backward ------------------------------------------------------------------------------
     def backward(self, d_output: np.ndarray, cache: KernelCache) -> dict[str, np.ndarray]:
@@ -329,18 +337,18 @@ class Kernel:
         rec_event = [c for c in incoming if c.recurrent and c.coupling == "event"]
         rec_summed = [c for c in incoming if c.recurrent and c.coupling == "summed"]
         event_vars = [v for v in cm.state if v in trace.pre_reset]
-        g_event = {v: np.zeros((T, *shape), self.dtype) for v in event_vars}
-        g_summed = {v: np.zeros((T, *shape), self.dtype) for v in cm.summed}
+        reset_vars = set(cm.reset_vars)
+        g_event = {v: [None] * T for v in event_vars}
+        g_summed = {v: [None] * T for v in cm.summed}
         g_learn = [np.zeros(shape, self.dtype) for _ in cm.learnable]
         out_var = layer.model.output
         zeros = np.zeros(shape, self.dtype)
+        surrogate_grad = self.surrogate.grad(trace.h) if cm.spiking else None
         g_S = [zeros] * len(cm.state)
         for k in range(T - 1, -1, -1):
             t = self.dtype.type(cache.t0 + k * self.net.dt_seconds)
-            g_S = [
-                g + g_ends_ext[v][k + 1] if v in g_ends_ext else g
-                for v, g in zip(cm.state, g_S, strict=True)
-            ]
+            for v, g in g_ends_ext.items():
+                g_S[index[v]] = g_S[index[v]] + g[k + 1]
             if cm.spiking:
                 spike = trace.spikes[k]
                 g_spike = zeros if g_spike_ext is None else g_spike_ext[k]
@@ -352,10 +360,12 @@ class Kernel:
                     ]
                     g_e = [g_S[index[v]] for v in cm.reset_vars]
                     g_w_state, (g_spike_reset,), g_p = cm.reset_vjp(*g_e, spike, *W, *P)
-                    for v in cm.reset_vars:
-                        g_W[index[v]] = zeros
+                    # the blend's VJP already holds the identity part of the reset variables
                     g_W = [
-                        gw if d is None else gw + d for gw, d in zip(g_W, g_w_state, strict=True)
+                        (zeros if v in reset_vars else gw)
+                        if d is None
+                        else (d if v in reset_vars else gw + d)
+                        for v, gw, d in zip(cm.state, g_W, g_w_state, strict=True)
                     ]
                     if not self.detach_reset and g_spike_reset is not None:
                         g_spike = g_spike + g_spike_reset
@@ -366,7 +376,7 @@ class Kernel:
                     g_tgt = g_W[index[c.target]]
                     g_spike = g_spike + g_tgt @ self.params[c.key].T
                     grads[c.key] += spike.T @ g_tgt
-                g_h = g_spike * self.surrogate.grad(trace.h[k])
+                g_h = g_spike * surrogate_grad[k]
                 U = [trace.updated[v][k] for v in cm.state]
                 g_thr_state, g_p = cm.threshold_vjp(g_h, *U, *P)
                 g_U = [gw if d is None else gw + d for gw, d in zip(g_W, g_thr_state, strict=True)]
@@ -391,7 +401,16 @@ class Kernel:
         for pname, g in zip(cm.learnable, g_learn, strict=True):
             key = f"{layer.name}.{pname}"
             grads[key] += g.sum(0) if grads[key].ndim else g.sum()
-        return g_event, g_summed
+        return _stack(g_event, shape, self.dtype), _stack(g_summed, shape, self.dtype)
+
+
+def _stack(per_step: dict[str, list], shape, dtype) -> dict[str, np.ndarray]:
+    """Per-step gradient lists (None = zero) -> arrays (T, B, n)."""
+    out = {}
+    for var, steps in per_step.items():
+        zeros = np.zeros(shape, dtype)
+        out[var] = np.stack([zeros if g is None else g for g in steps])
+    return out
 
 
 def _accumulate(acc: list[np.ndarray], terms) -> None:
