@@ -269,11 +269,8 @@ class Kernel:
                 new[index[var]] = x
                 pre_reset[var].append(x)
             if cm.spiking and cm.reset_vars:
-                for v, r in zip(cm.reset_vars, cm.reset(*new, *P), strict=True):
-                    old = new[index[v]]
-                    new[index[v]] = (
-                        old + spike * (r - old) if self.smooth else np.where(fired, r, old)
-                    )
+                for v, e in zip(cm.reset_vars, cm.reset(spike, 1 - spike, *new, *P), strict=True):
+                    new[index[v]] = e
             for v, x in zip(cm.state, new, strict=True):
                 ends[v].append(x)
             S = new

@@ -8,9 +8,12 @@ with Brian2's sympy tools, and emits Python source for:
 * ``update_vjp(*g_new, *state, *summed, *params, dt, t) -> (g_state, g_summed, g_learnable)``
 * ``threshold(*state, *params) -> (spike, h)`` with ``h`` the signed distance to threshold
 * ``threshold_vjp(g_h, *state, *params) -> (g_state, g_learnable)``
-* ``reset(*state, *params) -> values of the reset variables``
+* ``reset(spike, keep, *state, *params) -> new values of the reset variables``, computed as
+  ``s*keep + r(s)*spike`` with ``keep = 1 - spike``: for a binary spike this is exactly Brian2's
+  reset (``r(s)`` where it fired, ``s`` elsewhere, no rounding) and cheaper than ``np.where``;
+  for a smooth spike it is the blend that ``reset_vjp`` differentiates;
 * ``reset_vjp(*g_e, spike, *state, *params) -> (g_state, g_spike, g_learnable)``, the VJP of the
-  blend ``e = s + spike*(r(s) - s)`` that equals the reset for a binary spike.
+  blend ``e = s + spike*(r(s) - s)``.
 
 Jacobians come from ``sympy.diff``; structurally zero terms are ``None`` so callers skip them.
 Compilation is cached per model, so building a kernel for a known model costs microseconds.
@@ -150,7 +153,7 @@ def _compile(equations, method, threshold, reset, params, learnable, name) -> Co
         r_exprs = [values[v] for v in reset_vars]
         _check_symbols(r_exprs, known - {"t"}, name, "reset")
         rargs = [*state, *params]
-        out.function("reset", rargs, r_exprs)
+        out.reset("reset", ["_spike", "_keep", *rargs], reset_vars, r_exprs)
         spike = sympy.Symbol("_spike", real=True)
         blend = [
             sympy.Symbol(v, real=True) + spike * (r - sympy.Symbol(v, real=True))
@@ -318,6 +321,23 @@ class _Emitter:
     def function(self, fname, args, exprs) -> None:
         outs = [f"_out{k}" for k in range(len(exprs))]
         lines = [f"def {fname}({', '.join(args)}):", *self._body(exprs, outs)]
+        lines.append(f"    return ({', '.join(outs)},)")
+        self.chunks.append("\n".join(lines))
+
+    def reset(self, fname, args, variables, values) -> None:
+        """``var*_keep + value*_spike`` per reset variable, printed without simplification."""
+        outs = [f"_out{k}" for k in range(len(values))]
+        lines = [
+            f"def {fname}({', '.join(args)}):",
+            *self._body(values, [f"_r{k}" for k in range(len(values))]),
+        ]
+        for k, (var, value) in enumerate(zip(variables, values, strict=True)):
+            keep = f"{var}*_keep"
+            lines.append(
+                f"    {outs[k]} = {keep}"
+                if value == 0
+                else f"    {outs[k]} = {keep} + _r{k}*_spike"
+            )
         lines.append(f"    return ({', '.join(outs)},)")
         self.chunks.append("\n".join(lines))
 
