@@ -460,19 +460,21 @@ def train(
     resume: bool = False,
     progress: bool = True,
     on_checkpoint: Callable[[int], None] | None = None,
+    time_limit_s: float | None = None,
 ) -> TrainResult:
     """Train a DQN teacher with ``cfg``; see the module docstring for the method.
 
     ``out_dir`` (optional) receives ``teacher.npz``, ``metrics.csv`` and, every
     ``cfg.checkpoint_every`` steps, the resume state ``state.npz``. ``resume=True`` continues
     from ``out_dir/state.npz`` when it exists (its config must match ``cfg``). ``progress`` shows
-    a tqdm bar (step, episode return, ε, steps/s).
+    a tqdm bar (step, episode return, ε, steps/s). ``time_limit_s`` stops the run early (at the end
+    of a step) once that much wall time has passed; ε still follows ``cfg.total_steps``.
     """
     with nn.blas_threads(cfg.blas_threads):
-        return _train(cfg, out_dir, resume, progress, on_checkpoint)
+        return _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s)
 
 
-def _train(cfg, out_dir, resume, progress, on_checkpoint) -> TrainResult:
+def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> TrainResult:
     from tqdm.auto import tqdm
 
     out = Path(out_dir) if out_dir is not None else None
@@ -570,6 +572,8 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint) -> TrainResult:
                 on_checkpoint(step)
         bar.update(n_env)
         now = time.perf_counter()
+        if time_limit_s is not None and now - t0 > time_limit_s:
+            break
         if progress and now - t_post > 0.5:
             t_post = now
             sps = (iteration - start_iter) * n_env / max(now - t0, 1e-9)

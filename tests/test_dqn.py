@@ -149,6 +149,31 @@ def test_minatar_conv_q_network_trains_a_few_steps():
     assert res.q.q_values(np.zeros((2, 4, 10, 10), np.float32)).shape == (2, 3)
 
 
+class Crash(Exception):
+    pass
+
+
+def test_vectorised_environments_count_steps_and_resume(tmp_path):
+    cfg = dqn.DQNConfig(total_steps=900, num_envs=3, learning_starts=150, train_freq=5,
+                        gradient_steps=2, hidden=(16,), target_update_interval=30,
+                        checkpoint_every=300)
+    straight = dqn.train(cfg, progress=False)
+    assert straight.steps == 900 and len(straight.metrics["step"]) > 10
+    assert np.all(straight.metrics["step"] % 3 == 0)
+
+    def crash(step):
+        if step >= 600:
+            raise Crash
+
+    with pytest.raises(Crash):
+        dqn.train(cfg, tmp_path, progress=False, on_checkpoint=crash)
+    resumed = dqn.train(cfg, tmp_path, resume=True, progress=False)
+    for k in straight.q.params:
+        np.testing.assert_array_equal(resumed.q.params[k], straight.q.params[k], err_msg=k)
+    np.testing.assert_array_equal(resumed.metrics["episode_return"],
+                                  straight.metrics["episode_return"])
+
+
 # ---- resume after SIGKILL -------------------------------------------------------------------
 RESUME_CFG = dict(total_steps=6000, learning_starts=500, train_freq=16, gradient_steps=8,
                   target_update_interval=200, hidden=(32, 32), checkpoint_every=1000, seed=3,
