@@ -24,7 +24,7 @@ import numpy as np
 
 from neurorl.models import ModelError, NeuronModel, _unit_string
 
-__all__ = ["Brian2Network", "Connection", "Layer", "Network", "NetworkError"]
+__all__ = ["Brian2Network", "Connection", "Conv", "Layer", "Network", "NetworkError"]
 
 _ON_PRE = re.compile(r"^\s*([A-Za-z_]\w*)_post\s*\+=\s*w\s*$")
 
@@ -53,9 +53,62 @@ class Layer:
         return "x" if self.is_input else self.model.output
 
 
+@dataclass(frozen=True)
+class Conv:
+    """Geometry of a convolutional connection: valid 2-D cross-correlation, NCHW order.
+
+    The presynaptic layer holds ``in_shape`` = (C, H, W) neurons flattened as c*H*W + h*W + w;
+    the postsynaptic layer holds (out_channels, H_out, W_out) flattened the same way. The weights
+    are a kernel (out_channels, C, k, k) shared by all positions, as in a conv layer of a DQN.
+    """
+
+    in_shape: tuple[int, int, int]
+    out_channels: int
+    kernel: int
+    stride: int = 1
+
+    @property
+    def out_shape(self) -> tuple[int, int, int]:
+        """(out_channels, H_out, W_out)."""
+        _, h, w = self.in_shape
+        return (
+            self.out_channels,
+            (h - self.kernel) // self.stride + 1,
+            (w - self.kernel) // self.stride + 1,
+        )
+
+    @property
+    def weight_shape(self) -> tuple[int, int, int, int]:
+        """Kernel shape (out_channels, C, k, k)."""
+        return (self.out_channels, self.in_shape[0], self.kernel, self.kernel)
+
+    def taps(self) -> np.ndarray:
+        """(n_pre, n_post) index of the kernel entry each synapse uses (flat), -1 where none."""
+        c_in, h, w = self.in_shape
+        o, ho, wo = self.out_shape
+        k, s = self.kernel, self.stride
+        oo, cc, ki, kj, ii, jj = np.meshgrid(
+            np.arange(o),
+            np.arange(c_in),
+            np.arange(k),
+            np.arange(k),
+            np.arange(ho),
+            np.arange(wo),
+            indexing="ij",
+        )
+        pre = cc * h * w + (ii * s + ki) * w + (jj * s + kj)
+        post = oo * ho * wo + ii * wo + jj
+        taps = np.full((c_in * h * w, o * ho * wo), -1, dtype=np.int64)
+        taps[pre.ravel(), post.ravel()] = (((oo * c_in + cc) * k + ki) * k + kj).ravel()
+        return taps
+
+
 @dataclass(eq=False)
 class Connection:
-    """Weights from ``pre`` onto variable ``target`` of ``post``; ``coupling`` is event/summed."""
+    """Weights from ``pre`` onto variable ``target`` of ``post``; ``coupling`` is event/summed.
+
+    ``mask`` makes the connection sparse; ``conv`` makes it convolutional (tied weights).
+    """
 
     name: str
     pre: Layer
@@ -63,11 +116,35 @@ class Connection:
     target: str
     coupling: str
     mask: np.ndarray | None = None
+    conv: Conv | None = None
+
+    def __post_init__(self) -> None:
+        if self.conv is not None:
+            self._taps = self.conv.taps()
+            self.mask = self._taps >= 0
 
     @property
     def key(self) -> str:
-        """Key of the weight array (n_pre, n_post) in ``Network.params``."""
+        """Key of the weights in ``Network.params``: (n_pre, n_post), or the conv kernel."""
         return f"{self.name}.w"
+
+    def dense(self, weights: np.ndarray) -> np.ndarray:
+        """The weights as a matrix (n_pre, n_post) (a conv kernel expanded over positions)."""
+        if self.conv is None:
+            return weights
+        flat = np.append(weights.ravel(), 0).astype(weights.dtype)
+        return flat[self._taps]
+
+    def fold(self, dense_grad: np.ndarray) -> np.ndarray:
+        """Gradient of the stored weights from the gradient of :meth:`dense` (masked/tied)."""
+        if self.conv is None:
+            return dense_grad if self.mask is None else dense_grad * self.mask
+        sums = np.bincount(
+            self._taps[self.mask],
+            weights=dense_grad[self.mask],
+            minlength=int(np.prod(self.conv.weight_shape)),
+        )
+        return sums.reshape(self.conv.weight_shape).astype(dense_grad.dtype)
 
     @property
     def recurrent(self) -> bool:
@@ -151,6 +228,7 @@ class Network:
         w: np.ndarray | None = None,
         scale: float = 1.0,
         name: str | None = None,
+        conv: Conv | None = None,
     ) -> list[Connection]:
         """Connect ``pre`` to ``post``; one weight matrix (n_pre, n_post) per target variable.
 
@@ -160,7 +238,19 @@ class Network:
             mask: boolean (n_pre, n_post); synapses exist only where True (sparse).
             w: initial weights; default uniform in +-scale/sqrt(fan-in).
             name: base name; weights are ``params[name + ".w"]``.
+            conv: a :class:`Conv` geometry; the weights are then a shared kernel
+                (out_channels, C, k, k) and ``pre``/``post`` sizes must match its shapes.
         """
+        if conv is not None:
+            if mask is not None:
+                raise NetworkError("give either mask or conv, not both")
+            if pre.size != int(np.prod(conv.in_shape)) or post.size != int(np.prod(conv.out_shape)):
+                raise NetworkError(
+                    f"conv {conv.in_shape} -> {conv.out_shape} needs {int(np.prod(conv.in_shape))} "
+                    f"-> {int(np.prod(conv.out_shape))} neurons, got {pre.size} -> {post.size}"
+                )
+            if pre is post:
+                raise NetworkError("a convolutional connection cannot be recurrent")
         if post.is_input:
             raise NetworkError(f"cannot connect into input layer {post.name}")
         if on_pre is not None:
@@ -213,17 +303,16 @@ class Network:
                     if not cname.endswith(var)
                     else f"{cname}{len(self.connections)}"
                 )
-            conn = Connection(cname, pre, post, var, coupling, mask)
-            fan_in = pre.size if mask is None else max(int(mask.sum(0).max()), 1)
+            conn = Connection(cname, pre, post, var, coupling, mask, conv)
+            shape = conv.weight_shape if conv else (pre.size, post.size)
+            fan_in = pre.size if conn.mask is None else max(int(conn.mask.sum(0).max()), 1)
             if w is None:
                 bound = scale / np.sqrt(fan_in)
-                weights = self.rng.uniform(-bound, bound, (pre.size, post.size))
+                weights = self.rng.uniform(-bound, bound, shape)
             else:
                 weights = np.array(w, dtype=float)
-                if weights.shape != (pre.size, post.size):
-                    raise NetworkError(
-                        f"w has shape {weights.shape}, expected {(pre.size, post.size)}"
-                    )
+                if weights.shape != shape:
+                    raise NetworkError(f"w has shape {weights.shape}, expected {shape}")
             if mask is not None:
                 weights = weights * mask
             self.params[conn.key] = weights
@@ -392,7 +481,8 @@ class Network:
                 i=(i[None, :] + offsets[:, None] * conn.pre.size).ravel(),
                 j=(j[None, :] + offsets[:, None] * conn.post.size).ravel(),
             )
-            syn.w_ = np.tile(np.asarray(self.params[conn.key], dtype=float)[i, j], copies)
+            weights = conn.dense(np.asarray(self.params[conn.key], dtype=float))
+            syn.w_ = np.tile(weights[i, j], copies)
             synapses[conn.name] = syn
         net = brian2.Network(*groups.values(), *synapses.values())
         return Brian2Network(self, groups, synapses, net, copies)
@@ -401,7 +491,15 @@ class Network:
         """Copy weights and learnable parameters of copy 0 of ``objs`` back into ``params``."""
         for conn in self.connections:
             i, j = conn.pairs()
-            self.params[conn.key][i, j] = np.asarray(objs.synapses[conn.name].w_)[: len(i)]
+            values = np.asarray(objs.synapses[conn.name].w_)[: len(i)]
+            if conn.conv is None:
+                self.params[conn.key][i, j] = values
+            else:  # every synapse of a tap holds the same weight: average them
+                taps = conn._taps[i, j]
+                sums = np.bincount(taps, weights=values, minlength=self.params[conn.key].size)
+                counts = np.bincount(taps, minlength=self.params[conn.key].size)
+                kernel = self.params[conn.key]
+                kernel[...] = (sums / np.maximum(counts, 1)).reshape(kernel.shape)
         for layer in self.neuron_layers:
             group = objs.groups[layer.name]
             for pname, p in layer.model.parameters.items():

@@ -100,3 +100,37 @@ def test_float32_kernel_tracks_float64(rng):
     assert out32.dtype == np.float32 and cache.spikes("layer1").dtype == np.float32
     # a float32 run may flip a spike that sits within rounding of threshold; outputs stay close
     assert np.mean(np.abs(out32 - out64)) < 1e-2
+
+
+def conv_net(seed: int = 0):
+    from neurorl import Network
+    from neurorl.network import Conv
+
+    net = Network(dt=1.0, seed=seed)
+    x = net.input(2 * 6 * 6)
+    conv = Conv(in_shape=(2, 6, 6), out_channels=3, kernel=3, stride=2)
+    h = net.layer(int(np.prod(conv.out_shape)), models.load("if"))
+    q = net.layer(2, models.load("li_readout"))
+    net.connect(x, h, conv=conv, scale=3.0)
+    net.connect(h, q)
+    return net
+
+
+def test_convolutional_connection_equals_brian2(rng):
+    net = conv_net()
+    assert net.params["input_to_layer1.w"].shape == (3, 2, 3, 3)
+    spikes = assert_same_as_brian2(net, rng.uniform(0.0, 1.0, (T, B, 72)), target="numpy")
+    assert spikes > 20
+
+
+def test_convolutional_drive_equals_numpy_conv2d(rng):
+    """The expanded kernel computes the same cross-correlation as neurorl.nn's conv layer."""
+    from neurorl import nn
+
+    net = conv_net()
+    conn = net.connections[0]
+    x = rng.normal(size=(5, 2, 6, 6)).astype(np.float32)
+    w = net.params[conn.key].astype(np.float32)
+    expected, _ = nn.conv2d_forward(w, np.zeros(3, np.float32), x, stride=2)
+    drive = x.reshape(5, -1) @ conn.dense(w)
+    np.testing.assert_allclose(drive, expected.reshape(5, -1), rtol=1e-5, atol=1e-5)

@@ -33,6 +33,9 @@ def check_gradients(net: Network, inputs: np.ndarray, rng, eps: float = 1e-6, rt
             down, _ = loss_and_grads(kernel, inputs, weights)
             flat[i] = old
             nflat[i] = (up - down) / (2 * eps)
+        sparse = [c.mask for c in net.connections if c.key == key and c.conv is None]
+        if sparse and sparse[0] is not None:  # synapses exist only inside the mask
+            numeric, grads[key] = numeric * sparse[0], grads[key] * sparse[0]
         scale = max(np.linalg.norm(numeric), 1e-8)
         assert np.linalg.norm(numeric) > 1e-6 or key.endswith(".w"), f"{key}: no gradient signal"
         err = np.linalg.norm(grads[key] - numeric) / scale
@@ -90,3 +93,21 @@ def test_detach_reset_drops_only_the_reset_path(rng):
     part = detached.backward(np.ones_like(out), cache2)
     assert not np.allclose(full["input_to_layer1.w"], part["input_to_layer1.w"])
     np.testing.assert_allclose(full["layer2.bias"], part["layer2.bias"])
+
+
+def test_gradients_convolutional_connection(rng):
+    from test_kernel_brian2 import conv_net
+
+    check_gradients(conv_net(), rng.uniform(0.0, 1.0, (T, B, 72)), rng)
+
+
+def test_gradients_sparse_recurrent_connection_stay_in_the_mask(rng):
+    net = single_layer_net("lif_soft", hidden=5)
+    mask = rng.uniform(size=(5, 5)) < 0.5
+    h = net.layers["layer1"]
+    net.connect(h, h, mask=mask, name="sparse_rec")
+    check_gradients(net, rng.uniform(0.0, 1.0, (T, B, 3)), rng)
+    kernel = net.kernel()
+    out, cache = kernel.forward(rng.uniform(0.0, 1.0, (T, B, 3)))
+    grads = kernel.backward(np.ones_like(out), cache)
+    assert np.all(grads["sparse_rec.w"][~mask] == 0) and np.any(grads["sparse_rec.w"][mask] != 0)

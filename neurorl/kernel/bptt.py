@@ -215,7 +215,8 @@ class Kernel:
             if conn.recurrent:
                 continue
             pre = self._presynaptic(conn, inputs, traces)
-            drive = (pre.reshape(T * B, -1) @ self.params[conn.key]).reshape(T, B, layer.size)
+            weights = conn.dense(self.params[conn.key])
+            drive = (pre.reshape(T * B, -1) @ weights).reshape(T, B, layer.size)
             store = event_in if conn.coupling == "event" else summed_in
             store[conn.target] = store[conn.target] + drive if conn.target in store else drive
         return event_in, summed_in
@@ -309,10 +310,11 @@ class Kernel:
                 g_in = (g_event if conn.coupling == "event" else g_summed)[conn.target]
                 pre = self._presynaptic(conn, cache.inputs, cache.traces)
                 gw = pre.reshape(T * B, -1).T @ g_in.reshape(T * B, -1)
-                grads[conn.key] += gw if conn.mask is None else gw * conn.mask
+                grads[conn.key] += conn.fold(gw)
                 if conn.pre.is_input:
                     continue
-                g_pre = (g_in.reshape(T * B, -1) @ self.params[conn.key].T).reshape(T, B, -1)
+                weights = conn.dense(self.params[conn.key])
+                g_pre = (g_in.reshape(T * B, -1) @ weights.T).reshape(T, B, -1)
                 if conn.coupling == "event":
                     acc = g_spikes.setdefault(conn.pre.name, np.zeros_like(g_pre))
                     acc += g_pre
@@ -395,6 +397,9 @@ class Kernel:
                     if c.target == v:
                         grads[c.key] += trace.ends[out_var][k].T @ g
                         g_S[index[out_var]] = g_S[index[out_var]] + g @ self.params[c.key].T
+        for c in (*rec_event, *rec_summed):
+            if c.mask is not None:
+                grads[c.key] *= c.mask
         for pname, g in zip(cm.learnable, g_learn, strict=True):
             key = f"{layer.name}.{pname}"
             grads[key] += g.sum(0) if grads[key].ndim else g.sum()
