@@ -134,3 +134,19 @@ def test_convolutional_drive_equals_numpy_conv2d(rng):
     expected, _ = nn.conv2d_forward(w, np.zeros(3, np.float32), x, stride=2)
     drive = x.reshape(5, -1) @ conn.dense(w)
     np.testing.assert_allclose(drive, expected.reshape(5, -1), rtol=1e-5, atol=1e-5)
+
+
+def test_inference_mode_keeps_outputs_spikes_and_final_state(rng):
+    net = grsn_stack()
+    kernel = net.kernel()
+    inputs = rng.uniform(0.0, 1.0, (30, 2, 3))
+    out, cache = kernel.forward(inputs)
+    out2, lean = kernel.forward(inputs, for_backward=False)
+    np.testing.assert_array_equal(out, out2)
+    for layer in net.neuron_layers:
+        if layer.model.spiking:
+            np.testing.assert_array_equal(cache.spikes(layer.name), lean.spikes(layer.name))
+        for var, value in cache.final_state()[layer.name].items():
+            np.testing.assert_array_equal(value, lean.final_state()[layer.name][var])
+    with pytest.raises(KeyError, match="was not recorded"):
+        lean.state("grsn", "c")

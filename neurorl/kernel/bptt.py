@@ -43,12 +43,18 @@ class LayerTrace:
     updated: dict[str, list[np.ndarray]]
     pre_reset: dict[str, list[np.ndarray]]
     summed: dict[str, list[np.ndarray]]
+    final: dict[str, np.ndarray]
     spikes: np.ndarray | None = None
     h: np.ndarray | None = None
     _stacked: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def end_values(self, variable: str) -> np.ndarray:
         """``ends[variable]`` as one array (T+1, B, n), stacked once."""
+        if variable not in self.ends:
+            raise KeyError(
+                f"{variable} was not recorded: forward(..., for_backward=False) keeps only the "
+                "variables other layers read, the output and the final state"
+            )
         if variable not in self._stacked:
             self._stacked[variable] = np.stack(self.ends[variable])
         return self._stacked[variable]
@@ -74,7 +80,7 @@ class KernelCache:
 
     def final_state(self) -> dict[str, dict[str, np.ndarray]]:
         """State at the end of the last step, to continue a sequence with ``forward(state=...)``."""
-        return {name: {v: a[-1] for v, a in tr.ends.items()} for name, tr in self.traces.items()}
+        return {name: dict(tr.final) for name, tr in self.traces.items()}
 
 
 class Kernel:
@@ -134,13 +140,18 @@ class Kernel:
 
     # -- forward -------------------------------------------------------------------------------
     def forward(
-        self, inputs: np.ndarray | dict[str, np.ndarray], state: dict | None = None, t0: float = 0.0
+        self,
+        inputs: np.ndarray | dict[str, np.ndarray],
+        state: dict | None = None,
+        t0: float = 0.0,
+        for_backward: bool = True,
     ) -> tuple[np.ndarray, KernelCache]:
         """Run the network on ``inputs`` (T, B, n_in), or a dict of them by input layer.
 
         ``state`` (from ``cache.final_state()``) continues from an earlier call; ``t0`` is the
         time in seconds of the first step. Returns the output (T, B, n_out) and the cache that
-        :meth:`backward` needs.
+        :meth:`backward` needs. ``for_backward=False`` (inference) keeps only spikes, the
+        variables other layers read, the output and the final state, so long runs fit in memory.
         """
         inputs = self._check_inputs(inputs)
         T, B = next(iter(inputs.values())).shape[:2]
@@ -148,7 +159,9 @@ class Kernel:
         for layer in self.order:
             init = self._initial(layer, B, state)
             event_in, summed_in = self._external_drive(layer, inputs, traces, T, B)
-            traces[layer.name] = self._layer_forward(layer, init, event_in, summed_in, T, B, t0)
+            traces[layer.name] = self._layer_forward(
+                layer, init, event_in, summed_in, T, B, t0, for_backward
+            )
         name, var = self.output
         trace = traces[name]
         out = trace.spikes if var == "spike" else trace.end_values(var)[1:]
@@ -221,7 +234,9 @@ class Kernel:
             store[conn.target] = store[conn.target] + drive if conn.target in store else drive
         return event_in, summed_in
 
-    def _layer_forward(self, layer, init, event_in, summed_in, T, B, t0) -> LayerTrace:
+    def _layer_forward(
+        self, layer, init, event_in, summed_in, T, B, t0, for_backward=True
+    ) -> LayerTrace:
         cm = self.compiled[layer.name]
         P = self._param_args(layer)
         dt = self.dtype.type(self.net.dt_seconds)
@@ -230,7 +245,8 @@ class Kernel:
         rec_event = [c for c in incoming if c.recurrent and c.coupling == "event"]
         rec_summed = [c for c in incoming if c.recurrent and c.coupling == "summed"]
         event_vars = sorted({c.target for c in incoming if c.coupling == "event"})
-        ends = {v: [init[v]] for v in cm.state}
+        kept = set(cm.state) if for_backward else self._read_by_others(layer)
+        ends = {v: [init[v]] for v in cm.state if v in kept}
         updated = {v: [] for v in cm.state}
         pre_reset = {v: [] for v in event_vars}
         summed = {v: [] for v in cm.summed}
@@ -247,14 +263,16 @@ class Kernel:
                 for c in rec_summed:
                     if c.target == var:
                         a = a + S[index[out_var]] @ self.params[c.key]
-                summed[var].append(a)
+                if for_backward:
+                    summed[var].append(a)
                 A.append(a)
             new = [
                 x if np.ndim(x) else np.full(shape, x, self.dtype)
                 for x in cm.update(*S, *A, *P, dt, t)
             ]
-            for v, x in zip(cm.state, new, strict=True):
-                updated[v].append(x)
+            if for_backward:
+                for v, x in zip(cm.state, new, strict=True):
+                    updated[v].append(x)
             if cm.spiking:
                 fired, h = cm.threshold(*new, *P)
                 hs.append(h)
@@ -268,16 +286,31 @@ class Kernel:
                     if c.target == var:
                         x = x + spike @ self.params[c.key]
                 new[index[var]] = x
-                pre_reset[var].append(x)
+                if for_backward:
+                    pre_reset[var].append(x)
             if cm.spiking and cm.reset_vars:
                 for v, e in zip(cm.reset_vars, cm.reset(spike, 1 - spike, *new, *P), strict=True):
                     new[index[v]] = e
-            for v, x in zip(cm.state, new, strict=True):
-                ends[v].append(x)
+            for v in ends:
+                ends[v].append(new[index[v]])
             S = new
+        final = dict(zip(cm.state, S, strict=True))
         if not cm.spiking:
-            return LayerTrace(ends, updated, pre_reset, summed)
-        return LayerTrace(ends, updated, pre_reset, summed, np.stack(spikes), np.stack(hs))
+            return LayerTrace(ends, updated, pre_reset, summed, final)
+        h = np.stack(hs) if for_backward else None
+        return LayerTrace(ends, updated, pre_reset, summed, final, np.stack(spikes), h)
+
+    def _read_by_others(self, layer: Layer) -> set[str]:
+        """State variables of ``layer`` that another layer or the output reads over time."""
+        kept = {
+            v
+            for c in self.outgoing[layer.name]
+            if c.coupling == "summed"
+            for v in [layer.model.output]
+        }
+        if self.output[0] == layer.name and self.output[1] != "spike":
+            kept.add(self.output[1])
+        return kept
 
     # -- backward ------------------------------------------------------------------------------
     def backward(self, d_output: np.ndarray, cache: KernelCache) -> dict[str, np.ndarray]:
