@@ -22,8 +22,14 @@ __all__ = ["BatchResult", "run_batch"]
 
 @dataclass
 class BatchResult:
-    """States at the end of each step and spikes, per layer, each (T, B, n)."""
+    """What a batch run recorded, per layer.
 
+    ``final[layer][var]`` and ``spike_counts[layer]`` (B, n) are always there; ``states`` (every
+    state variable at the end of each step) and ``spikes`` (T, B, n) only with ``record="all"``.
+    """
+
+    final: dict[str, dict[str, np.ndarray]]
+    spike_counts: dict[str, np.ndarray]
     states: dict[str, dict[str, np.ndarray]]
     spikes: dict[str, np.ndarray]
 
@@ -38,17 +44,23 @@ def run_batch(
     device: str = "runtime",
     target: str = "numpy",
     directory: str | None = None,
+    record: str = "all",
 ) -> BatchResult:
-    """Run ``net`` in Brian2 on ``inputs`` (T, B, n_in) and record every state variable.
+    """Run ``net`` in Brian2 on ``inputs`` (T, B, n_in), B copies of the network in one run.
 
     Args:
         device: ``"runtime"`` or ``"cpp_standalone"``.
         target: code generation target of the runtime device (``"numpy"`` or ``"cython"``).
         directory: where a standalone device builds (default: a temporary directory).
+        record: ``"all"`` (every state variable at every step, and spike trains) or ``"final"``
+            (final state and spike counts only: what a readout needs, for large batches).
     """
+    if record not in ("all", "final"):
+        raise ValueError(f"record must be 'all' or 'final', got {record!r}")
     if not isinstance(inputs, dict):
         inputs = {net.inputs[0].name: inputs}
     T, B = next(iter(inputs.values())).shape[:2]
+    every_step = record == "all"
     with _brian2_device(device, target, directory) as build:
         objs = net.to_brian2(copies=B, inputs=inputs)
         dt = net.dt * brian2.ms
@@ -56,31 +68,41 @@ def run_batch(
         for layer in net.neuron_layers:
             group = objs.groups[layer.name]
             variables = list(layer.model.state_variables)
-            state_mon = brian2.StateMonitor(
-                group, variables, record=True, when="end", dt=dt, name=f"{layer.name}_states*"
-            )
-            spike_mon = (
-                brian2.SpikeMonitor(group, name=f"{layer.name}_spikes*")
-                if layer.model.spiking
-                else None
-            )
+            state_mon = spike_mon = None
+            if every_step:
+                state_mon = brian2.StateMonitor(
+                    group, variables, record=True, when="end", dt=dt, name=f"{layer.name}_states*"
+                )
+                objs.network.add(state_mon)
+            if layer.model.spiking:
+                spike_mon = brian2.SpikeMonitor(
+                    group, record=every_step, name=f"{layer.name}_spikes*"
+                )
+                objs.network.add(spike_mon)
             monitors[layer.name] = (state_mon, spike_mon, variables)
-            objs.network.add(state_mon, *([] if spike_mon is None else [spike_mon]))
         objs.network.run(T * dt)
         build()
-        states, spikes = {}, {}
+        final, counts, states, spikes = {}, {}, {}, {}
         for layer in net.neuron_layers:
             state_mon, spike_mon, variables = monitors[layer.name]
+            group = objs.groups[layer.name]
+            shape = (B, layer.size)
+            final[layer.name] = {
+                v: np.asarray(getattr(group, f"{v}_")).reshape(shape) for v in variables
+            }
+            if spike_mon is not None:
+                counts[layer.name] = np.asarray(spike_mon.count).reshape(shape).astype(float)
+            if not every_step:
+                continue
             states[layer.name] = {
-                v: np.asarray(getattr(state_mon, f"{v}_")).T.reshape(T, B, layer.size)
-                for v in variables
+                v: np.asarray(getattr(state_mon, f"{v}_")).T.reshape(T, *shape) for v in variables
             }
             if spike_mon is not None:
                 s = np.zeros((T, B * layer.size))
                 steps = np.rint(np.asarray(spike_mon.t_) / net.dt_seconds).astype(int)
                 s[steps, np.asarray(spike_mon.i)] = 1.0
-                spikes[layer.name] = s.reshape(T, B, layer.size)
-    return BatchResult(states, spikes)
+                spikes[layer.name] = s.reshape(T, *shape)
+    return BatchResult(final, counts, states, spikes)
 
 
 @contextlib.contextmanager

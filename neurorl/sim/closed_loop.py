@@ -1,0 +1,187 @@
+"""Closed loop: a Brian2 network controls a gymnasium environment, one ``run()`` per episode.
+
+Brian2's ``Network.run`` costs ~100 ms per call, so the environment is stepped from inside the
+run: a ``network_operation`` every ``T`` simulation steps (slot ``start``) reads what the network
+did during the last ``T`` steps, turns it into an action with a *readout*, steps the
+environment, optionally resets the network state (decision-by-decision inference, as in DQN
+conversion) or keeps it (the temporal alignment paradigm of GRSN), and writes the next
+observation into the input layer. ``brian2.stop()`` ends the run when the episode ends.
+
+A readout is any function ``Window -> action``; :func:`count_readout`, :func:`robust_readout`
+and :func:`mean_readout` are the common ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import brian2
+import numpy as np
+
+from neurorl.network import Network
+
+__all__ = [
+    "Episode",
+    "Window",
+    "closed_loop",
+    "count_readout",
+    "mean_readout",
+    "robust_readout",
+]
+
+
+@dataclass
+class Window:
+    """What the network did during one decision window of ``T`` steps.
+
+    ``counts[layer]``: spikes per neuron in the window (n,); ``state[layer][var]``: values at
+    the end of the window (n,); ``mean[(layer, var)]``: the variable averaged over the window.
+    """
+
+    counts: dict[str, np.ndarray]
+    state: dict[str, dict[str, np.ndarray]]
+    mean: dict[tuple[str, str], np.ndarray]
+
+
+@dataclass
+class Episode:
+    """One episode: return, length, and per decision the observation and the action taken."""
+
+    total_reward: float = 0.0
+    observations: list[np.ndarray] = field(default_factory=list)
+    actions: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def length(self) -> int:
+        """Environment steps taken."""
+        return len(self.actions)
+
+
+Readout = Callable[[Window], int]
+
+
+def count_readout(layer: str) -> Readout:
+    """Action = the neuron of ``layer`` with most spikes in the window (first on ties)."""
+    return lambda w: int(np.argmax(w.counts[layer]))
+
+
+def robust_readout(layer: str, v_th: float = 1.0, variable: str = "v") -> Readout:
+    """Action = argmax of spike count * v_th + final membrane (Tan et al. 2021).
+
+    With reset by subtraction this is the input the neuron integrated over the window.
+    """
+    return lambda w: int(np.argmax(w.counts[layer] * v_th + w.state[layer][variable]))
+
+
+def mean_readout(layer: str, variable: str = "v") -> Readout:
+    """Action = argmax of ``variable`` of ``layer`` averaged over the window (SDN's readout)."""
+    return lambda w: int(np.argmax(w.mean[(layer, variable)]))
+
+
+def closed_loop(
+    net: Network,
+    env,
+    T: int,
+    readout: Readout,
+    *,
+    episodes: int = 1,
+    seed: int = 0,
+    preprocess: Callable[[np.ndarray], np.ndarray] | None = None,
+    reset_state: bool = True,
+    mean_of: tuple[tuple[str, str], ...] = (),
+    max_steps: int | None = None,
+    target: str = "numpy",
+) -> list[Episode]:
+    """Run ``episodes`` episodes of ``env`` controlled by ``net`` in Brian2 (runtime device).
+
+    Args:
+        T: simulation steps per environment step.
+        readout: turns a :class:`Window` into an action.
+        seed: episode ``i`` starts with ``env.reset(seed=seed + i)``.
+        preprocess: observation -> input vector (n_in,) (default: flatten as float).
+        reset_state: reset every state variable to its initial value before each decision.
+        mean_of: (layer, variable) pairs averaged over each window for the readout.
+        max_steps: stop an episode after this many environment steps.
+        target: Brian2 code generation target (``numpy`` or ``cython``).
+    """
+    if len(net.inputs) != 1:
+        raise ValueError("closed_loop drives networks with exactly one input layer")
+    preprocess = preprocess or (lambda obs: np.asarray(obs, dtype=float).ravel())
+    old_target = brian2.prefs.codegen.target
+    brian2.prefs.codegen.target = target
+    try:
+        objs = net.to_brian2(copies=1)
+        dt = net.dt * brian2.ms
+        spiking = [la for la in net.neuron_layers if la.model.spiking]
+        spike_mons = {
+            la.name: brian2.SpikeMonitor(objs.groups[la.name], record=False) for la in spiking
+        }
+        state_mons = {
+            key: brian2.StateMonitor(objs.groups[key[0]], key[1], record=True, when="end", dt=dt)
+            for key in mean_of
+        }
+        objs.network.add(*spike_mons.values(), *state_mons.values())
+        inputs = objs.groups[net.inputs[0].name]
+        results = []
+        for episode in range(episodes):
+            ep = Episode()
+            obs, _ = env.reset(seed=seed + episode)
+            seen = {name: np.array(mon.count, dtype=float) for name, mon in spike_mons.items()}
+            limit = max_steps if max_steps is not None else _episode_limit(env)
+
+            @brian2.network_operation(dt=T * dt, when="start", order=-100)
+            def decide(t, ep=ep, seen=seen, limit=limit):
+                nonlocal obs
+                if int(round(float(t / dt))) > 0:
+                    action = readout(_window(objs, net, spike_mons, state_mons, seen, T))
+                    ep.observations.append(np.asarray(obs))
+                    ep.actions.append(action)
+                    obs, reward, terminated, truncated, _ = env.step(action)
+                    ep.total_reward += float(reward)
+                    if terminated or truncated or ep.length >= limit:
+                        brian2.stop()
+                        return
+                if reset_state:
+                    for layer in net.neuron_layers:
+                        group = objs.groups[layer.name]
+                        for var, value in net.initial_state(layer).items():
+                            setattr(group, f"{var}_", value)
+                inputs.x_ = preprocess(obs)
+
+            objs.network.add(decide)
+            start = time.perf_counter()
+            objs.network.run((limit + 1) * T * dt)
+            ep.seconds = time.perf_counter() - start
+            objs.network.remove(decide)
+            results.append(ep)
+        return results
+    finally:
+        brian2.prefs.codegen.target = old_target
+
+
+def _window(objs, net, spike_mons, state_mons, seen, T) -> Window:
+    counts = {}
+    for name, mon in spike_mons.items():
+        total = np.array(mon.count, dtype=float)
+        counts[name] = total - seen[name]
+        seen[name] = total
+    state = {
+        la.name: {
+            v: np.array(getattr(objs.groups[la.name], f"{v}_")) for v in la.model.state_variables
+        }
+        for la in net.neuron_layers
+    }
+    mean = {}
+    for key, mon in state_mons.items():
+        values = np.asarray(getattr(mon, f"{key[1]}_"))
+        mean[key] = values[:, -T:].mean(1)
+    return Window(counts, state, mean)
+
+
+def _episode_limit(env) -> int:
+    spec = getattr(env, "spec", None)
+    limit = getattr(spec, "max_episode_steps", None)
+    return int(limit) if limit else 10_000
