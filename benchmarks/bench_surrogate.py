@@ -49,13 +49,13 @@ snntorch 1.0.0, torch 2.13.0). ``--check`` adds: the gradients of the two peers 
 (SpikingJelly with ``detach_reset=True``, so that both compute the same gradient; they agree to
 ~1e-7), and the dynamics check again after two Adam steps on each peer.
 
-Timing: every side is timed with 1 and with 2 threads (2 cores here) and reported with the
-faster; all figures and the choice are printed. For the peers that is torch's intra-op thread count
-(``torch.set_num_threads``), for neurorl numpy's OpenBLAS threads (set through the library's
-``openblas_set_num_threads``, found the way threadpoolctl finds it; where that fails, numpy's
-default is used and said so). Each configuration gets warm-up steps, then N timed steps split into
-rounds that cycle through all configurations (so a busy moment on the shared machine hits every
-side alike); ms/step is the median over the timed steps.
+Timing: first every side is timed with 1 and with 2 threads (2 cores here; N/4 steps each) and
+the faster count is used for the timing proper; all figures and the choices are printed. For the
+peers that is torch's intra-op thread count (``torch.set_num_threads``), for neurorl numpy's
+OpenBLAS threads (set through the library's ``openblas_set_num_threads``, found the way
+threadpoolctl finds it; where that fails, numpy's default is used and said so). Each configuration
+gets warm-up steps, then its timed steps split into rounds that cycle through all sides (so a busy
+moment on the shared machine hits every side alike); ms/step is the median over the timed steps.
 
 How to run (the peers live in their own environment, neurorl never imports them)::
 
@@ -571,40 +571,45 @@ def main(argv: list[str] | None = None) -> int:
         print("nothing to time")
         return 1
 
-    # every side is timed with 1 and with 2 threads (torch's intra-op threads for the peers,
-    # numpy's OpenBLAS threads for neurorl) and reported with the faster
+    # 1) thread counts: every side with 1 and with 2 threads (torch's intra-op threads for the
+    # peers, numpy's OpenBLAS threads for neurorl), interleaved; the faster is used from then on
     blas = bool(_openblas_setters())
     configs = {}
     for side in sides:
         kind = "torch" if side.name != "neurorl" else ("blas" if blas else None)
         for n in (1, 2) if kind else (None,):
             configs[(side.name, n)] = (side, kind, n)
-    times = time_interleaved(configs, args.steps, args.warmup, args.rounds)
-    med = {label: 1e3 * statistics.median(t) for label, t in times.items()}
-
+    n_calib = max(10, args.steps // 4)
+    calib = time_interleaved(configs, n_calib, args.warmup, max(1, args.rounds // 2))
+    calib_ms = {label: 1e3 * statistics.median(t) for label, t in calib.items()}
     best = {}
     for side in sides:
-        options = {n: v for (name, n), v in med.items() if name == side.name}
+        options = {n: v for (name, n), v in calib_ms.items() if name == side.name}
         best[side.name] = min(options, key=options.get)
-    n_timed = len(next(iter(times.values())))
-    print(f"\n{n_timed} timed steps per side (median ms), T={T}, batch {BATCH}, float32")
-    base = med[("neurorl", best["neurorl"])] if "neurorl" in best else None
-    print(f"{'framework':<14}{'ms/step':>10}  ratio(peer/neurorl)")
-    for side in sides:
-        value, n = med[(side.name, best[side.name])], best[side.name]
-        ratio = f"{value / base:.2f}x" if base else "-"
-        what = "torch threads" if side.name != "neurorl" else "BLAS threads"
-        extra = f"{what}: {n}" if n else f"{what}: numpy's default"
-        print(f"{side.name:<14}{value:>10.3f}  {ratio:<8} [{extra}]")
-    print("thread counts (the faster of 1 and 2 is used for each side):")
+    print(f"thread counts ({n_calib} steps each, median ms; the faster is used):")
     for side in sides:
         tried = ", ".join(
             f"{n} thread{'s' * (n > 1)} {v:.3f} ms"
-            for (name, n), v in med.items()
+            for (name, n), v in calib_ms.items()
             if name == side.name and n
         )
         what = "torch" if side.name != "neurorl" else "numpy/OpenBLAS"
         print(f"  {side.name} ({what}): {tried or 'not settable here'} -> {best[side.name]}")
+
+    # 2) the timing proper, each side at its thread count, interleaved
+    chosen = {side.name: configs[(side.name, best[side.name])] for side in sides}
+    times = time_interleaved(chosen, args.steps, 5, args.rounds)
+    ms = {name: 1e3 * statistics.median(t) for name, t in times.items()}
+    n_timed = len(next(iter(times.values())))
+    print(f"\n{n_timed} timed steps per side (median), T={T}, batch {BATCH}, float32")
+    base = ms.get("neurorl")
+    print(f"{'framework':<14}{'ms/step':>10}  ratio(peer/neurorl)")
+    for side in sides:
+        n = best[side.name]
+        ratio = f"{ms[side.name] / base:.2f}x" if base else "-"
+        what = "torch threads" if side.name != "neurorl" else "BLAS threads"
+        extra = f"{what}: {n}" if n else f"{what}: numpy's default"
+        print(f"{side.name:<14}{ms[side.name]:>10.3f}  {ratio:<8} [{extra}]")
     return 0
 
 
