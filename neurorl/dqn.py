@@ -468,8 +468,9 @@ def train(
     """Train a DQN teacher with ``cfg``; see the module docstring for the method.
 
     ``out_dir`` (optional) receives ``teacher.npz``, ``metrics.csv`` and, every
-    ``cfg.checkpoint_every`` steps, the resume state ``state.npz``. ``resume=True`` continues
-    from ``out_dir/state.npz`` when it exists (its config must match ``cfg``). ``progress`` shows
+    ``cfg.checkpoint_every`` steps and at the end, the resume state ``state.npz``.
+    ``resume=True`` continues from ``out_dir/state.npz`` when it exists (its config must match
+    ``cfg``). ``progress`` shows
     a tqdm bar (step, episode return, ε, steps/s). ``time_limit_s`` stops the run early (at the end
     of a step) once that much wall time has passed; ε still follows ``cfg.total_steps``.
     """
@@ -586,13 +587,16 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> Train
             bar.set_postfix(ret=f"{ret:.1f}", eps=f"{eps:.3f}", loss=f"{loss:.3g}",
                             q=f"{mean_q:.3g}", sps=f"{sps:.0f}", refresh=False)
     bar.close()
-    envs.close()
     wall = time.perf_counter() - t0
     metrics = _metrics_arrays(episodes)
     q.meta.update(step=iteration * n_env, seed=cfg.seed)
     if out is not None:
+        if cfg.checkpoint_every:  # a resume from here has nothing left to do (or, after a time
+            _save_state(out / STATE_FILE, cfg, iteration, obs, rng, envs, flat, flat_target,
+                        opt, rb, episodes)  # limit, continues)
         q.save(out / TEACHER_FILE)
         _write_metrics(out / METRICS_FILE, episodes)
+    envs.close()
     done = (iteration - start_iter) * n_env
     return TrainResult(q, metrics, iteration * n_env, wall, done / max(wall, 1e-9), out)
 
@@ -728,7 +732,7 @@ def plot_learning_curve(
         mean = np.convolve(rets, np.ones(w) / w, mode="valid")
         ax.plot(steps[w - 1 :], mean, color="tab:blue", lw=2, label=f"mean of last {w}")
     ax.set_xlabel("environment steps")
-    ax.set_ylabel("episode return")
+    ax.set_ylabel("return of training episodes (ε-greedy)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8)

@@ -51,8 +51,8 @@ def test_td_targets_stop_at_terminated_and_bootstrap_through_truncated():
 
 
 def test_replay_keeps_truncated_transitions_bootstrappable(tmp_path):
-    # episodes truncated after 5 steps (CartPole cannot fall that fast) and a checkpoint at 20
-    cfg = dqn.DQNConfig(total_steps=40, learning_starts=1000, checkpoint_every=20,
+    # episodes truncated after 5 steps (CartPole cannot fall that fast); state saved at the end
+    cfg = dqn.DQNConfig(total_steps=20, learning_starts=1000, checkpoint_every=20,
                         hidden=(8,), env_options={"max_episode_steps": 5}, buffer_size=100)
     dqn.train(cfg, tmp_path, progress=False)
     arrays, meta = checkpoint.load(tmp_path / dqn.STATE_FILE)
@@ -172,6 +172,11 @@ def test_vectorised_environments_count_steps_and_resume(tmp_path):
         np.testing.assert_array_equal(resumed.q.params[k], straight.q.params[k], err_msg=k)
     np.testing.assert_array_equal(resumed.metrics["episode_return"],
                                   straight.metrics["episode_return"])
+    # resuming a finished run has nothing left to do
+    again = dqn.train(cfg, tmp_path, resume=True, progress=False)
+    assert again.steps == 900
+    for k in straight.q.params:
+        np.testing.assert_array_equal(again.q.params[k], straight.q.params[k], err_msg=k)
 
 
 # ---- resume after SIGKILL -------------------------------------------------------------------
