@@ -1,0 +1,232 @@
+"""``estimate(net, inputs, profile)``: map, quantise, run in Brian2, count, price — one call.
+
+The same steps as the ``nc64c`` Brian2 device (:mod:`neurorl.hardware.device`), for a neurorl
+:class:`~neurorl.network.Network` and a batch of input sequences: the batch runs as B copies of
+the network in one Brian2 run (as :func:`neurorl.sim.batch.run_batch`), each copy one decision
+window. With ``quantize=True`` the float network runs too, and the report gives the fraction of
+decisions on which both take the same action (argmax of the readout).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from neurorl.hardware.ann import dnn_cost
+from neurorl.hardware.counting import Probe, Traffic
+from neurorl.hardware.mapping import graph_from_brian2, map_network
+from neurorl.hardware.profiles import Profile, load_profile
+from neurorl.hardware.quantize import quantize_brian2
+from neurorl.hardware.report import ChipReport, price
+
+__all__ = [
+    "estimate",
+    "network_checkpoint_meta",
+    "network_from_checkpoint",
+    "observations",
+    "readout_values",
+    "simulate",
+]
+
+Readout = Callable[[dict, np.ndarray | None], np.ndarray]
+
+
+def readout_values(net, states: dict[str, np.ndarray], spikes: np.ndarray | None) -> np.ndarray:
+    """Default readout (B, n_out) of the output layer from its states (T, B, n) and spikes.
+
+    Spiking output: spike count × v_th + final membrane (Tan et al.'s robust readout, exact for
+    IF with reset by subtraction); non-spiking output: the output variable averaged over the
+    window (SDN's readout).
+    """
+    layer = net.output_layer
+    model = layer.model
+    if model.spiking and spikes is not None:
+        v_th = net.parameter_values(layer).get("v_th", 1.0)
+        var = model.inputs[0] if model.inputs else model.state_variables[0]
+        return spikes.sum(0) * v_th + states[var][-1]
+    var = model.output or model.state_variables[0]
+    return states[var].mean(0)
+
+
+def simulate(
+    net,
+    inputs: np.ndarray | dict,
+    mapping,
+    quantize: bool = True,
+    readout: Readout | None = None,
+):
+    """Run ``net`` on ``inputs`` (T, B, n_in) as B copies in Brian2, mapped on ``mapping``.
+
+    Returns ``(counts, readout (B, n_out), quantization info or None)``.
+    """
+    import brian2
+
+    if not isinstance(inputs, dict):
+        inputs = {net.inputs[0].name: np.asarray(inputs, dtype=float)}
+    T, B = next(iter(inputs.values())).shape[:2]
+    objs = net.to_brian2(copies=B, inputs=inputs)
+    graph = graph_from_brian2(objs.groups, objs.synapses, copies=B)
+    info = None
+    if quantize:
+        info = quantize_brian2(objs.groups, objs.synapses, graph, mapping.profile)
+        objs.network.add(*info.runners)
+    probe = Probe(mapping, objs.groups, copies=B)
+    out = net.output_layer
+    group = objs.groups[out.name]
+    variables = list(out.model.state_variables)
+    if out.model.output and out.model.output not in variables:
+        variables.append(out.model.output)
+    state_mon = brian2.StateMonitor(group, variables, record=True, when="end", name="readout*")
+    objs.network.add(*probe.objects, state_mon)
+    t0 = float(objs.network.t_)
+    objs.network.run(T * net.dt * brian2.ms, namespace={})
+    counts = probe.counts(t0, T, Traffic.of(mapping))
+    states = {
+        v: np.asarray(getattr(state_mon, f"{v}_")).T.reshape(T, B, out.size) for v in variables
+    }
+    spikes = None
+    if out.name in probe.spike_monitors:
+        spikes = counts_raster(probe, out.name, t0, T, B, out.size)
+    values = (readout or (lambda s, k: readout_values(net, s, k)))(states, spikes)
+    return counts, np.asarray(values), info
+
+
+def counts_raster(probe: Probe, name: str, t0: float, T: int, B: int, size: int) -> np.ndarray:
+    """Spike raster (T, B, size) of population ``name`` recorded by ``probe``."""
+    mon = probe.spike_monitors[name]
+    dt = float(probe.groups[name].clock.dt_)
+    step = np.rint((np.asarray(mon.t_[:]) - t0) / dt).astype(np.int64)
+    i = np.asarray(mon.i[:])
+    raster = np.zeros((T, B, size))
+    np.add.at(raster, (step, i // size, i % size), 1.0)
+    return raster
+
+
+def estimate(
+    net,
+    inputs: np.ndarray | dict,
+    profile: Profile | str = "nc64c",
+    *,
+    quantize: bool = True,
+    compare_float: bool = True,
+    readout: Readout | None = None,
+    steps_per_decision: int | None = None,
+    dnn=None,
+    dnn_profiles: tuple[str, ...] = ("cpu_45nm", "gpu_a100"),
+    label: str = "",
+    **overrides: float,
+) -> ChipReport:
+    """Latency and energy per decision of ``net`` on the chip of ``profile``.
+
+    Args:
+        net: a :class:`~neurorl.network.Network`.
+        inputs: (T, B, n_in) analog input values (or a dict by input layer): B decisions of T
+            steps each (``steps_per_decision`` changes what one decision is).
+        profile: a chip profile (name, path or :class:`Profile`); ``overrides`` replace numbers.
+        quantize: run in the profile's fixed point; with ``compare_float`` also run the float
+            network and report the action agreement.
+        readout: ``f(states, spikes) -> (B, n_out)``, states by variable (T, B, n_out) and
+            spikes (T, B, n_out) or None; default :func:`readout_values`.
+        dnn: the DNN counterpart (anything :func:`~neurorl.hardware.ann.dnn_cost` takes), priced
+            on ``dnn_profiles`` and attached to the report.
+
+    Raises :class:`~neurorl.hardware.mapping.MappingError` when the network does not fit.
+    """
+    profile = load_profile(profile, **overrides)
+    mapping = map_network(net, profile)
+    counts, values, info = simulate(net, inputs, mapping, quantize, readout)
+    agreement = None
+    if quantize and compare_float:
+        _, float_values, _ = simulate(net, inputs, mapping, False, readout)
+        agreement = float(np.mean(values.argmax(-1) == float_values.argmax(-1)))
+    report = ChipReport(
+        **price(counts, mapping, steps_per_decision),
+        quantization=info.to_dict() if info is not None else None,
+        agreement=agreement,
+        network={
+            layer.name: f"{layer.size} {'analog input' if layer.is_input else layer.model.name}"
+            for layer in net.layers.values()
+        },
+        label=label,
+    )
+    if dnn is not None:
+        report.add_dnn([dnn_cost(dnn, p) for p in dnn_profiles])
+    return report
+
+
+# --------------------------------------------------------------------------------------------
+# checkpoints and observations for `neurorl energy`
+# --------------------------------------------------------------------------------------------
+def network_checkpoint_meta(net) -> dict:
+    """The JSON description of ``net`` that :func:`network_from_checkpoint` reads back.
+
+    Save a spiking network with ``checkpoint.save(path, net.params, {"network":
+    network_checkpoint_meta(net), "env": ..., "T": ..., "teacher": ...})``. Models are stored by
+    name (shipped or on the model path); masks of sparse connections are not stored.
+    """
+    layers = []
+    for layer in net.layers.values():
+        entry = {"name": layer.name, "size": layer.size}
+        if not layer.is_input:
+            entry["model"] = layer.model.name
+            entry["constants"] = {k: np.asarray(v).tolist() for k, v in layer.constants.items()}
+        layers.append(entry)
+    conns = [
+        {"name": c.name, "pre": c.pre.name, "post": c.post.name, "target": c.target}
+        for c in net.connections
+        if not (c.recurrent and c.target in c.post.model.recurrent)
+    ]
+    return {"dt": net.dt, "layers": layers, "connections": conns}
+
+
+def network_from_checkpoint(arrays: dict, meta: dict, source: str = "<checkpoint>"):
+    """Rebuild the :class:`~neurorl.network.Network` a checkpoint describes (``meta["network"]``)
+    and load its parameters (``arrays`` keyed by parameter name, optionally prefixed ``net/``)."""
+    from neurorl import Network, models
+
+    spec = meta["network"]
+    net = Network(dt=float(spec.get("dt", 1.0)))
+    layers = {}
+    for entry in spec["layers"]:
+        if "model" not in entry:
+            layers[entry["name"]] = net.input(int(entry["size"]), name=entry["name"])
+        else:
+            values = {k: np.asarray(v) for k, v in entry.get("constants", {}).items()}
+            values = {k: (v if v.ndim else float(v)) for k, v in values.items()}
+            layers[entry["name"]] = net.layer(
+                int(entry["size"]), models.load(entry["model"]), name=entry["name"], **values
+            )
+    for c in spec["connections"]:
+        net.connect(layers[c["pre"]], layers[c["post"]], target=c.get("target"), name=c["name"])
+    params = {k[4:] if k.startswith("net/") else k: v for k, v in arrays.items()}
+    missing = set(net.params) - set(params)
+    if missing:
+        raise ValueError(f"{source}: network parameters missing: {sorted(missing)}")
+    net.set_params({k: params[k] for k in net.params})
+    return net
+
+
+def observations(env_id: str, n: int, seed: int = 0, teacher=None) -> tuple[np.ndarray, str]:
+    """``n`` observations (n, *obs_shape) of ``env_id``: states visited by the teacher's greedy
+    policy if given, else by a uniformly random policy. Returns (observations, "teacher" or
+    "random-policy")."""
+    from neurorl.envs import make_env
+
+    env = make_env(env_id)
+    rng = np.random.default_rng(seed)
+    obs, _ = env.reset(seed=seed)
+    out = []
+    episode = 0
+    while len(out) < n:
+        out.append(np.asarray(obs, dtype=np.float32))
+        if teacher is not None:
+            action = int(teacher.act(obs[None])[0])
+        else:
+            action = int(rng.integers(env.action_space.n))
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            episode += 1
+            obs, _ = env.reset(seed=seed + episode)
+    env.close()
+    return np.stack(out), ("teacher" if teacher is not None else "random-policy")
