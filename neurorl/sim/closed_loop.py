@@ -124,33 +124,25 @@ def closed_loop(
             for key in mean_of
         }
         objs.network.add(*spike_mons.values(), *state_mons.values())
-        inputs = objs.groups[net.inputs[0].name]
         results = []
         for episode in range(episodes):
             ep = Episode()
-            obs, _ = env.reset(seed=seed + episode)
-            seen = {name: np.array(mon.count, dtype=float) for name, mon in spike_mons.items()}
             limit = max_steps if max_steps is not None else _episode_limit(env)
-
-            @brian2.network_operation(dt=T * dt, when="start", order=-100)
-            def decide(t, ep=ep, seen=seen, limit=limit):
-                nonlocal obs
-                if int(round(float(t / dt))) > 0:
-                    action = readout(_window(objs, net, spike_mons, state_mons, seen, T))
-                    ep.observations.append(np.asarray(obs))
-                    ep.actions.append(action)
-                    obs, reward, terminated, truncated, _ = env.step(action)
-                    ep.total_reward += float(reward)
-                    if terminated or truncated or ep.length >= limit:
-                        brian2.stop()
-                        return
-                if reset_state:
-                    for layer in net.neuron_layers:
-                        group = objs.groups[layer.name]
-                        for var, value in net.initial_state(layer).items():
-                            setattr(group, f"{var}_", value)
-                inputs.x_ = preprocess(obs)
-
+            first_obs, _ = env.reset(seed=seed + episode)
+            decide = _decision_operation(
+                net,
+                objs,
+                env,
+                ep,
+                first_obs,
+                T,
+                readout,
+                preprocess,
+                reset_state,
+                limit,
+                spike_mons,
+                state_mons,
+            )
             objs.network.add(decide)
             start = time.perf_counter()
             objs.network.run((limit + 1) * T * dt)
@@ -160,6 +152,36 @@ def closed_loop(
         return results
     finally:
         brian2.prefs.codegen.target = old_target
+
+
+def _decision_operation(
+    net, objs, env, ep, obs, T, readout, preprocess, reset_state, limit, spike_mons, state_mons
+) -> brian2.NetworkOperation:
+    """The ``network_operation`` that plays one episode, every T steps in slot ``start``."""
+    dt = net.dt * brian2.ms
+    inputs = objs.groups[net.inputs[0].name]
+    seen = {name: np.array(mon.count, dtype=float) for name, mon in spike_mons.items()}
+    current = {"obs": obs}
+
+    @brian2.network_operation(dt=T * dt, when="start", order=-100)
+    def decide(t):
+        if int(round(float(t / dt))) > 0:
+            action = readout(_window(objs, net, spike_mons, state_mons, seen, T))
+            ep.observations.append(np.asarray(current["obs"]))
+            ep.actions.append(action)
+            current["obs"], reward, terminated, truncated, _ = env.step(action)
+            ep.total_reward += float(reward)
+            if terminated or truncated or ep.length >= limit:
+                brian2.stop()
+                return
+        if reset_state:
+            for layer in net.neuron_layers:
+                group = objs.groups[layer.name]
+                for var, value in net.initial_state(layer).items():
+                    setattr(group, f"{var}_", value)
+        inputs.x_ = preprocess(current["obs"])
+
+    return decide
 
 
 def _window(objs, net, spike_mons, state_mons, seen, T) -> Window:

@@ -1,0 +1,279 @@
+"""DQN -> SNN conversion (Tan, Patel & Kozma, AAAI 2021), evaluated in the kernel and in Brian2.
+
+Method, top to bottom:
+
+1. States: the teacher plays ε-greedy (ε = 0.05) and ~15,000 observations are kept.
+2. Normalisation: for every layer l, λ_l is the p-th percentile of its pre-activations on those
+   states (p = 99.9 by default; p = 100 is max-norm). W_l <- W_l λ_{l-1} / λ_l and
+   b_l <- b_l / λ_l with λ_0 = 1, the output layer included. The ANN's argmax is unchanged.
+3. Network: one layer of integrate-and-fire neurons (``models/if.toml``: threshold 1, reset by
+   subtraction, no leak, no refractory period) per DQN layer, the bias injected every step, and
+   the (scaled) observation fed as an analog current every step; dense and convolutional layers
+   keep their structure (NCHW). Brian2's schedule adds one step of synaptic delay per layer.
+4. Readouts of the output layer after T steps: the spike count, and the robust readout
+   spike count * v_th + final membrane, which with reset by subtraction equals the input the
+   neuron integrated (it removes the quantisation error and keeps the sign of negative Q-values).
+   The action is the argmax.
+5. Conversion rate: the fraction of states on which the SNN's action equals the DQN's.
+
+Evaluation paths that agree exactly (float64): :func:`kernel_readouts` (batched numpy, for
+sweeps), :func:`brian2_readouts` (Brian2 batch replay, N copies in one run, e.g. on
+``cpp_standalone``) and :func:`play_brian2` (Brian2 closed loop, one run per episode).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurorl import models
+from neurorl.dqn import QNetwork
+from neurorl.envs import make_env
+from neurorl.network import Conv, Network
+
+__all__ = [
+    "ConvertedSNN",
+    "Readouts",
+    "SNNPolicy",
+    "brian2_readouts",
+    "collect_states",
+    "conversion_rate",
+    "convert",
+    "kernel_readouts",
+    "layer_scales",
+    "normalised_ann",
+    "play_brian2",
+]
+
+
+@dataclass
+class ConvertedSNN:
+    """A converted network with what its evaluation needs.
+
+    ``scales`` are the λ_l used; ``preprocess`` maps observations (N, *obs_shape) to input
+    currents (N, n_in); ``output`` names the output layer; ``v_th`` its threshold.
+    """
+
+    net: Network
+    scales: list[float]
+    percentile: float
+    preprocess: Callable[[np.ndarray], np.ndarray]
+    output: str
+    v_th: float = 1.0
+
+    @property
+    def n_actions(self) -> int:
+        """Number of output neurons (actions)."""
+        return self.net.layers[self.output].size
+
+    def inputs(self, obs: np.ndarray, T: int) -> np.ndarray:
+        """Constant analog input: observations (N, ...) -> currents (T, N, n_in)."""
+        x = self.preprocess(np.asarray(obs)).reshape(len(obs), -1).astype(np.float64)
+        return np.broadcast_to(x, (T, *x.shape))
+
+
+@dataclass
+class Readouts:
+    """Output-layer readouts (N, A) and activity per decision (N,)."""
+
+    count: np.ndarray
+    robust: np.ndarray
+    spikes: np.ndarray
+    synaptic_ops: np.ndarray
+
+    def actions(self, readout: str = "robust") -> np.ndarray:
+        """Greedy actions (N,) under ``readout`` (``"robust"`` or ``"count"``; first on ties)."""
+        return np.argmax(self.robust if readout == "robust" else self.count, axis=1)
+
+
+def collect_states(
+    teacher: QNetwork, env_id: str, n: int = 15_000, epsilon: float = 0.05, seed: int = 0
+) -> np.ndarray:
+    """Observations (n, *obs_shape) of the teacher playing ε-greedy; episodes seeded from seed."""
+    rng = np.random.default_rng(seed)
+    env = make_env(env_id)
+    states = []
+    episode = 0
+    obs, _ = env.reset(seed=seed)
+    while len(states) < n:
+        states.append(np.asarray(obs))
+        action = int(teacher.act(obs[None])[0])
+        if rng.random() < epsilon:
+            action = int(rng.integers(teacher.n_actions))
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            episode += 1
+            obs, _ = env.reset(seed=seed + episode)
+    env.close()
+    return np.stack(states)
+
+
+def layer_scales(teacher: QNetwork, states: np.ndarray, percentile: float = 99.9) -> list[float]:
+    """λ_l: the ``percentile`` of each layer's pre-activations over ``states`` (p = 100: max)."""
+    if not 0 < percentile <= 100:
+        raise ValueError(f"percentile must be in (0, 100], got {percentile}")
+    scales = []
+    for batch in np.array_split(states, max(1, len(states) // 4096)):
+        _, pre = teacher.forward(batch, preactivations=True)
+        scales.append([np.asarray(z, dtype=np.float64).ravel() for z in pre])
+    lambdas = []
+    for layer in range(len(scales[0])):
+        values = np.concatenate([s[layer] for s in scales])
+        lam = float(np.percentile(values, percentile))
+        if not lam > 0:
+            raise ValueError(
+                f"layer {layer}: the {percentile}th percentile of its pre-activations is {lam}; "
+                "normalisation needs a positive scale (more or other states?)"
+            )
+        lambdas.append(lam)
+    return lambdas
+
+
+def convert(
+    teacher: QNetwork,
+    states: np.ndarray,
+    percentile: float = 99.9,
+    model: str = "if",
+    dt: float = 1.0,
+) -> ConvertedSNN:
+    """Convert ``teacher`` into a :class:`ConvertedSNN` of ``model`` neurons (see module doc)."""
+    neuron = models.load(model)
+    lambdas = layer_scales(teacher, states, percentile)
+    net = Network(dt=dt, seed=0)
+    previous = net.input(int(np.prod(teacher.net.in_shape)), name="obs")
+    prev_scale = 1.0
+    names = []
+    for k, (layer, lam) in enumerate(zip(teacher.layers, lambdas, strict=True)):
+        spec = layer.spec
+        weights = np.asarray(layer.W, np.float64) * prev_scale / lam
+        bias = np.asarray(layer.b, np.float64) / lam
+        last = k == len(lambdas) - 1
+        name = "q" if last else f"if{k + 1}"
+        size = int(np.prod(spec.out_shape))
+        conv = None
+        if spec.kind != "dense":
+            conv = Conv(tuple(spec.in_shape), spec.out_shape[0], spec.kernel, spec.stride)
+            bias = np.repeat(bias, size // len(bias))  # per channel -> per neuron (NCHW)
+        current = net.layer(size, neuron, name=name, bias=bias)
+        net.connect(previous, current, w=weights, conv=conv, name=f"{previous.name}_to_{name}")
+        names.append(name)
+        previous, prev_scale = current, lam
+    v_th = float(neuron.parameters["v_th"].si) if "v_th" in neuron.parameters else 1.0
+    return ConvertedSNN(net, lambdas, percentile, teacher.preprocess, "q", v_th)
+
+
+def normalised_ann(snn: ConvertedSNN, obs: np.ndarray) -> np.ndarray:
+    """The ReLU network the SNN approximates, with the normalised weights: (N, A) = Q / λ_L.
+
+    Its argmax equals the teacher's (normalisation rescales each layer by a positive factor).
+    """
+    h = snn.preprocess(np.asarray(obs)).reshape(len(obs), -1).astype(np.float64)
+    layers = snn.net.neuron_layers
+    for k, layer in enumerate(layers):
+        (conn,) = [c for c in snn.net.connections if c.post is layer]
+        h = h @ conn.dense(snn.net.params[conn.key]) + snn.net.params[f"{layer.name}.bias"]
+        if k < len(layers) - 1:
+            h = np.maximum(h, 0)
+    return h
+
+
+def kernel_readouts(snn: ConvertedSNN, obs: np.ndarray, T: int, batch: int = 256) -> Readouts:
+    """Run the converted network in the kernel (float64) on ``obs`` (N, ...) for ``T`` steps."""
+    kernel = snn.net.kernel(dtype=np.float64)
+    parts = []
+    for chunk in np.array_split(np.asarray(obs), max(1, int(np.ceil(len(obs) / batch)))):
+        _, cache = kernel.forward(snn.inputs(chunk, T), for_backward=False)
+        counts = {la.name: cache.spikes(la.name).sum(0) for la in snn.net.neuron_layers}
+        v_final = cache.final_state()[snn.output]["v"]
+        parts.append(_readouts(snn, counts, v_final))
+    return Readouts(
+        *(
+            np.concatenate([getattr(p, f) for p in parts])
+            for f in ("count", "robust", "spikes", "synaptic_ops")
+        )
+    )
+
+
+def brian2_readouts(
+    snn: ConvertedSNN, obs: np.ndarray, T: int, device: str = "cpp_standalone", **options
+) -> Readouts:
+    """Run ``obs`` (N, ...) as N copies of the network in one Brian2 run (batch replay)."""
+    from neurorl.sim.batch import run_batch
+
+    result = run_batch(snn.net, snn.inputs(obs, T), device=device, record="final", **options)
+    return _readouts(snn, result.spike_counts, result.final[snn.output]["v"])
+
+
+def _readouts(snn: ConvertedSNN, counts: dict[str, np.ndarray], v_final: np.ndarray) -> Readouts:
+    out = counts[snn.output]
+    spikes = sum(c.sum(1) for c in counts.values())
+    fan_out = _fan_out(snn.net)
+    sops = sum(counts[name] @ fan_out[name] for name in counts if name in fan_out)
+    return Readouts(out, out * snn.v_th + v_final, spikes, np.asarray(sops, dtype=float))
+
+
+def _fan_out(net: Network) -> dict[str, np.ndarray]:
+    """Synapses leaving each neuron of each layer, (n,) per layer."""
+    fan: dict[str, np.ndarray] = {}
+    for conn in net.connections:
+        if conn.pre.is_input:
+            continue
+        count = np.full(conn.pre.size, conn.post.size) if conn.mask is None else conn.mask.sum(1)
+        fan[conn.pre.name] = fan.get(conn.pre.name, 0) + count
+    return fan
+
+
+def conversion_rate(snn_actions: np.ndarray, dqn_actions: np.ndarray) -> float:
+    """Fraction of states on which the two greedy actions agree."""
+    return float(np.mean(np.asarray(snn_actions) == np.asarray(dqn_actions)))
+
+
+class SNNPolicy:
+    """The converted network as a policy with the teacher's interface (``act``, ``n_actions``),
+    so :func:`neurorl.dqn.evaluate` measures its returns: every decision runs T kernel steps from
+    the reset state on the current observation."""
+
+    def __init__(self, snn: ConvertedSNN, T: int, readout: str = "robust") -> None:
+        self.snn, self.T, self.readout = snn, T, readout
+        self.n_actions = snn.n_actions
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Greedy actions (N,) for observations (N, ...)."""
+        return kernel_readouts(self.snn, obs, self.T).actions(self.readout)
+
+
+def play_brian2(
+    snn: ConvertedSNN,
+    env_id: str,
+    T: int,
+    readout: str = "robust",
+    episodes: int = 1,
+    seed: int = 10_000,
+    target: str = "numpy",
+):
+    """Episodes of ``env_id`` controlled by the converted network running in Brian2 (closed loop).
+
+    Before each decision the network is reset, as in the paper's evaluation. Returns the
+    :class:`~neurorl.sim.closed_loop.Episode` list (returns, observations, actions).
+    """
+    from neurorl.sim.closed_loop import closed_loop, count_readout, robust_readout
+
+    choose = (
+        robust_readout(snn.output, snn.v_th) if readout == "robust" else count_readout(snn.output)
+    )
+    env = make_env(env_id)
+    try:
+        return closed_loop(
+            snn.net,
+            env,
+            T,
+            choose,
+            episodes=episodes,
+            seed=seed,
+            preprocess=lambda o: snn.preprocess(np.asarray(o)[None]).ravel(),
+            target=target,
+        )
+    finally:
+        env.close()

@@ -1,0 +1,94 @@
+"""DQN -> SNN conversion: normalisation, readouts, and three evaluation paths that agree."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurorl import convert as C
+from neurorl import dqn
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory):
+    """A CartPole-v1 teacher trained with the rl-zoo settings (about half a minute)."""
+    out = tmp_path_factory.mktemp("teacher")
+    dqn.train(dqn.preset_config("CartPole-v1", seed=0), out, progress=False)
+    return dqn.load_teacher(out / "teacher.npz")
+
+
+@pytest.fixture(scope="module")
+def states(teacher):
+    return C.collect_states(teacher, "CartPole-v1", n=5000, seed=0)
+
+
+@pytest.fixture(scope="module")
+def held_out(teacher):
+    return C.collect_states(teacher, "CartPole-v1", n=400, seed=777)
+
+
+@pytest.mark.parametrize("percentile", [99.0, 99.9, 100.0])
+def test_normalisation_keeps_the_ann_argmax(teacher, states, held_out, percentile):
+    snn = C.convert(teacher, states, percentile=percentile)
+    q = teacher.q_values(held_out)
+    scaled = C.normalised_ann(snn, held_out)
+    np.testing.assert_allclose(scaled * snn.scales[-1], q, rtol=1e-4, atol=1e-4)
+    assert np.array_equal(scaled.argmax(1), q.argmax(1))
+
+
+def test_percentile_100_is_max_norm(teacher, states):
+    _, pre = teacher.forward(states, preactivations=True)
+    assert C.layer_scales(teacher, states, 100.0) == pytest.approx([float(z.max()) for z in pre])
+    with pytest.raises(ValueError, match="percentile"):
+        C.layer_scales(teacher, states, 0.0)
+
+
+def test_robust_readout_is_the_integrated_input(teacher, states, held_out):
+    snn = C.convert(teacher, states)
+    T = 40
+    kernel = snn.net.kernel()
+    _, cache = kernel.forward(snn.inputs(held_out[:50], T))
+    (conn,) = [c for c in snn.net.connections if c.post.name == snn.output]
+    integrated = (
+        cache.spikes(conn.pre.name).sum(0) @ snn.net.params[conn.key]
+        + T * snn.net.params[f"{snn.output}.bias"]
+    )
+    readouts = C.kernel_readouts(snn, held_out[:50], T)
+    np.testing.assert_allclose(readouts.robust, integrated, atol=1e-9)
+
+
+def test_converted_mlp_reaches_stated_conversion_rate_and_return(teacher, states, held_out):
+    snn = C.convert(teacher, states, percentile=99.9)
+    dqn_actions = teacher.act(held_out)
+    rates = {
+        T: C.conversion_rate(C.kernel_readouts(snn, held_out, T).actions(), dqn_actions)
+        for T in (10, 500)
+    }
+    # CartPole's action gaps are ~0.04% of Q, so agreement grows slowly with T (see docs)
+    assert rates[500] >= 0.7 and rates[500] > rates[10]
+    returns = dqn.evaluate(C.SNNPolicy(snn, T=100), "CartPole-v1", episodes=5, seed=123)
+    assert returns.mean() >= 475
+
+
+def test_kernel_brian2_batch_and_standalone_agree(teacher, states, held_out, tmp_path):
+    snn = C.convert(teacher, states)
+    obs, T = held_out[:24], 30
+    kernel = C.kernel_readouts(snn, obs, T)
+    runtime = C.brian2_readouts(snn, obs, T, device="runtime")
+    standalone = C.brian2_readouts(
+        snn, obs, T, device="cpp_standalone", directory=str(tmp_path / "build")
+    )
+    for other in (runtime, standalone):
+        np.testing.assert_array_equal(kernel.count, other.count)
+        np.testing.assert_array_equal(kernel.spikes, other.spikes)
+        np.testing.assert_allclose(kernel.robust, other.robust, atol=1e-9)
+    assert kernel.spikes.mean() > 0
+
+
+def test_brian2_closed_loop_takes_the_kernels_actions(teacher, states):
+    snn = C.convert(teacher, states)
+    (episode,) = C.play_brian2(snn, "CartPole-v1", T=20, episodes=1, seed=3)
+    assert episode.length >= 10
+    observations = np.stack(episode.observations)
+    kernel_actions = C.kernel_readouts(snn, observations, 20).actions()
+    np.testing.assert_array_equal(kernel_actions, episode.actions)
