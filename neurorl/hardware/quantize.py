@@ -109,7 +109,7 @@ def quantize_brian2(groups: dict, synapses: dict, graph, profile: Profile) -> Qu
         syn = synapses[proj.name]
         if proj.coupling == "analog" or "w" not in syn.variables:
             continue
-        w = np.asarray(syn.w_[:], dtype=float)
+        w = np.array(syn.w_[:], dtype=float)  # a copy: w_[:] may be a view
         e = weight_exponent(w, wb, -sf)
         q = quantize(w, wb, e)
         syn.w_[:] = q
@@ -127,7 +127,7 @@ def quantize_brian2(groups: dict, synapses: dict, graph, profile: Profile) -> Qu
                 and not name.startswith("_")
                 and name not in ("i", "N", "t", "dt", "lastspike")
             ):
-                values = np.asarray(var.get_value(), dtype=float)
+                values = np.array(var.get_value(), dtype=float)
                 q = quantize(values, sb, -sf)
                 var.set_value(q)
                 info.parameter_error[f"{pop.name}.{name}"] = float(
