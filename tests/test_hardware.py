@@ -220,6 +220,19 @@ def test_energy_scales_linearly_with_activity():
     np.testing.assert_allclose(np.diff(energies), np.diff([0, 1, 2, 5, 8]) * slope, rtol=1e-12)
 
 
+def test_summed_couplings_cost_one_sop_per_synapse_per_step():
+    from conftest import grsn_stack
+
+    net = grsn_stack()
+    summed = sum(c.pre.size * c.post.size for c in net.connections if c.coupling == "summed")
+    assert summed == 400
+    inputs = np.random.default_rng(0).normal(size=(5, 2, 3))
+    rep = estimate(net, inputs, "nc64c", steps_per_decision=1, compare_float=False)
+    gated_spikes = rep.counts["spikes"]["gated"]
+    assert rep.counts["sops"] == pytest.approx(summed + 3 * gated_spikes)
+    assert rep.quantization["rounded_state"]["grsn"] == ["c", "o", "v"]
+
+
 # -- DNN side ----------------------------------------------------------------------------------
 def test_dnn_macs_and_energy_from_layer_shapes():
     from neurorl import nn

@@ -144,6 +144,7 @@ def estimate(
         **price(counts, mapping, steps_per_decision),
         quantization=info.to_dict() if info is not None else None,
         agreement=agreement,
+        agreement_n=len(values) if agreement is not None else 0,
         network={
             layer.name: f"{layer.size} {'analog input' if layer.is_input else layer.model.name}"
             for layer in net.layers.values()

@@ -54,6 +54,7 @@ class ChipReport:
     notes: list = field(default_factory=list)
     quantization: dict | None = None
     agreement: float | None = None
+    agreement_n: int = 0
     network: dict = field(default_factory=dict)
     dnn: list = field(default_factory=list)
     label: str = ""
@@ -119,6 +120,7 @@ class ChipReport:
             "power_w": self.power_w,
             "quantization": self.quantization,
             "action_agreement_with_float": self.agreement,
+            "action_agreement_sequences": self.agreement_n,
             "dnn": [c.to_dict() for c in self.dnn],
             "ratios": self.ratios(),
             "assumptions": self.assumptions,
@@ -189,7 +191,7 @@ class ChipReport:
             agree = (
                 "not measured"
                 if self.agreement is None
-                else f"{self.agreement:.1%} of {self.decisions:g} decisions"
+                else f"{self.agreement:.1%} of {self.agreement_n} input sequences"
             )
             rows.append(
                 f"fixed point: {q['weight_bits']}-bit weights, {q['state_bits']}-bit state "
