@@ -45,6 +45,7 @@ __all__ = [
     "layer_scales",
     "normalised_ann",
     "play_brian2",
+    "report",
 ]
 
 
@@ -277,3 +278,54 @@ def play_brian2(
         )
     finally:
         env.close()
+
+
+def report(
+    teacher: QNetwork,
+    env_id: str,
+    percentile: float = 99.9,
+    T: int = 100,
+    backend: str = "kernel",
+    n_states: int = 15_000,
+    n_eval: int = 1_000,
+    episodes: int = 10,
+    seed: int = 0,
+) -> dict:
+    """Convert ``teacher`` and measure it: what ``neurorl convert`` prints.
+
+    ``backend``: ``kernel`` (numpy), ``brian2`` (Brian2 runtime: batch replay for the conversion
+    rate, closed loop for the returns) or ``standalone`` (cpp_standalone batch replay; returns
+    from the kernel, which a standalone device cannot run in closed loop).
+    """
+    from neurorl import dqn
+
+    if backend not in ("kernel", "brian2", "standalone"):
+        raise ValueError(f"unknown backend {backend!r}: kernel, brian2 or standalone")
+    states = collect_states(teacher, env_id, n=n_states, seed=seed)
+    held = collect_states(teacher, env_id, n=n_eval, seed=seed + 1)
+    snn = convert(teacher, states, percentile=percentile)
+    if backend == "kernel":
+        readouts = kernel_readouts(snn, held, T)
+    else:
+        device = "runtime" if backend == "brian2" else "cpp_standalone"
+        readouts = brian2_readouts(snn, held, T, device=device)
+    dqn_actions = teacher.act(held)
+    if backend == "brian2":
+        played = play_brian2(snn, env_id, T, episodes=episodes, seed=10_000 + seed)
+        snn_returns = np.array([ep.total_reward for ep in played])
+    else:
+        snn_returns = dqn.evaluate(SNNPolicy(snn, T), env_id, episodes=episodes, seed=10_000 + seed)
+    dqn_returns = dqn.evaluate(teacher, env_id, episodes=episodes, seed=10_000 + seed)
+    return {
+        "env": env_id,
+        "backend": backend,
+        "percentile": percentile,
+        "T": T,
+        "conversion_rate_robust": conversion_rate(readouts.actions("robust"), dqn_actions),
+        "conversion_rate_count": conversion_rate(readouts.actions("count"), dqn_actions),
+        "snn_return_mean": float(snn_returns.mean()),
+        "dqn_return_mean": float(dqn_returns.mean()),
+        "spikes_per_decision": float(readouts.spikes.mean()),
+        "synaptic_ops_per_decision": float(readouts.synaptic_ops.mean()),
+        "layer_scales": [float(x) for x in snn.scales],
+    }
