@@ -154,6 +154,36 @@ class NeuronModel:
             f"summed inputs: {', '.join(self.summed_variables) or 'none'})"
         )
 
+    def to_toml(self) -> str:
+        """The model as model-file text; ``loads(model.to_toml())`` gives an equal model."""
+        import json
+
+        def q(value) -> str:
+            dim = brian2.get_dimensions(value)
+            si = float(brian2.asarray(value))
+            return repr(si) if dim is DIMENSIONLESS else f"{si!r} * {_unit_string(dim)}"
+
+        lines = [
+            f"{key} = {json.dumps(getattr(self, key))}"
+            for key in ("name", "paper", "description", "method", "equations")
+        ]
+        for key in ("threshold", "reset", "output"):
+            if getattr(self, key) is not None:
+                lines.append(f"{key} = {json.dumps(getattr(self, key))}")
+        for key in ("inputs", "recurrent"):
+            lines.append(f"{key} = {json.dumps(list(getattr(self, key)))}")
+        lines.append("[parameters]")
+        for p in self.parameters.values():
+            lines.append(
+                f"{p.name} = {{ value = {json.dumps(q(p.value))}, per_neuron = "
+                f"{str(p.per_neuron).lower()}, learnable = {str(p.learnable).lower()}, "
+                f"doc = {json.dumps(p.doc)} }}"
+            )
+        if self.initial:
+            lines.append("[initial]")
+            lines += [f"{k} = {json.dumps(q(v))}" for k, v in self.initial.items()]
+        return "\n".join(lines) + "\n"
+
     def with_parameters(self, **values: object) -> NeuronModel:
         """A copy with parameters replaced; units are checked against the original values."""
         params = dict(self.parameters)
@@ -169,11 +199,11 @@ class NeuronModel:
             elif isinstance(value, Quantity):
                 new = value
             else:
-                new = Quantity(float(value), dim=old.value.dim)
-            if new.dim != old.value.dim:
+                new = Quantity(float(value), dim=get_dimensions(old.value))
+            if get_dimensions(new) != get_dimensions(old.value):
                 raise ModelError(
-                    f"{self.source}: parameter {name} = {value!r} has units {new.dim}, "
-                    f"expected {old.value.dim} like {old.value}"
+                    f"{self.source}: parameter {name} = {value!r} has units "
+                    f"{get_dimensions(new)}, expected {get_dimensions(old.value)} like {old.value}"
                 )
             params[name] = dataclasses.replace(old, value=new)
         return dataclasses.replace(self, parameters=params)

@@ -377,6 +377,87 @@ class Network:
                 )
             self.params[key][...] = value
 
+    def save(self, path, meta: dict | None = None):
+        """Write the network (models as model-file text, structure, parameters) to ``path``.
+
+        The file is a :mod:`neurorl.checkpoint` (npz without pickle, JSON header, checksums);
+        ``meta`` is stored alongside (env, T, teacher, ...). Returns the path written.
+        """
+        from neurorl import checkpoint
+
+        arrays = {f"param/{k}": v for k, v in self.params.items()}
+        layers = []
+        for layer in self.layers.values():
+            entry: dict = {"name": layer.name, "size": layer.size}
+            if not layer.is_input:
+                entry["model"] = layer.model.to_toml()
+                for pname, value in layer.constants.items():
+                    arrays[f"const/{layer.name}.{pname}"] = value
+            layers.append(entry)
+        connections = []
+        for c in self.connections:
+            entry = {"name": c.name, "pre": c.pre.name, "post": c.post.name, "target": c.target}
+            if c.conv is not None:
+                entry["conv"] = [
+                    list(c.conv.in_shape),
+                    c.conv.out_channels,
+                    c.conv.kernel,
+                    c.conv.stride,
+                ]
+            elif c.mask is not None:
+                arrays[f"mask/{c.name}"] = c.mask
+            connections.append(entry)
+        spec = {"dt": self.dt, "layers": layers, "connections": connections}
+        return checkpoint.save(
+            path, arrays, {**(meta or {}), "kind": "neurorl.Network", "network": spec}
+        )
+
+    @classmethod
+    def load(cls, path) -> tuple[Network, dict]:
+        """Read a network written by :meth:`save`; returns ``(network, meta)``.
+
+        A corrupt or tampered file is refused by :mod:`neurorl.checkpoint`; a file that holds
+        no network raises ``ValueError`` naming it.
+        """
+        from neurorl import checkpoint
+        from neurorl.models import loads
+
+        arrays, meta = checkpoint.load(path)
+        spec = meta.get("network")
+        if meta.get("kind") != "neurorl.Network" or spec is None:
+            raise ValueError(f"{path}: holds no neurorl Network (kind {meta.get('kind')!r})")
+        net = cls(dt=float(spec["dt"]))
+        for entry in spec["layers"]:
+            if "model" not in entry:
+                net.input(int(entry["size"]), name=entry["name"])
+                continue
+            prefix = f"const/{entry['name']}."
+            constants = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+            model = loads(entry["model"], source=f"{path}:{entry['name']}")
+            net.layer(int(entry["size"]), model, name=entry["name"], **constants)
+        for c in spec["connections"]:
+            if any(existing.name == c["name"] for existing in net.connections):
+                continue  # a model's recurrent gates, made by layer()
+            conv = Conv(tuple(c["conv"][0]), *c["conv"][1:]) if "conv" in c else None
+            net.connect(
+                net.layers[c["pre"]],
+                net.layers[c["post"]],
+                target=c["target"],
+                mask=arrays.get(f"mask/{c['name']}"),
+                conv=conv,
+                name=c["name"],
+            )
+        params = {k[len("param/") :]: v for k, v in arrays.items() if k.startswith("param/")}
+        if set(params) != set(net.params):
+            raise ValueError(
+                f"{path}: parameters {sorted(set(params) ^ set(net.params))} do not match the "
+                "network it describes"
+            )
+        for key, value in params.items():
+            net.params[key] = np.array(value)
+        user_meta = {k: v for k, v in meta.items() if k not in ("kind", "network")}
+        return net, user_meta
+
     def kernel(self, surrogate: str = "atan", dtype=np.float64, **options):
         """Compile the numpy forward/backward kernel of this network (see :mod:`neurorl.kernel`).
 

@@ -9,7 +9,7 @@ Networks (each labelled trained / untrained stand-in in the figure and the CSV):
   ``runs/teacher/teacher.npz`` when it exists; otherwise random weights). Priced on ``cpu_45nm``
   (Horowitz 45 nm) and ``gpu_a100`` (datasheet TDP / peak; batch-1 figure as well).
 * SDN student: 4-16-2, LIF hidden layer + leaky readout, T = 8 (``--student``: a checkpoint with
-  a ``network`` entry, see :func:`neurorl.hardware.estimate.network_checkpoint_meta`; otherwise
+  a network written by ``Network.save``; otherwise
   an untrained stand-in with random weights).
 * Converted SNN: IF network of the teacher's shape, T = 100, converted by
   :func:`neurorl.convert.convert` (99.9th-percentile normalisation, Tan et al. 2021).
@@ -37,9 +37,9 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from neurorl import Network, checkpoint, dqn, models, nn  # noqa: E402
+from neurorl import Network, dqn, models, nn  # noqa: E402
 from neurorl.hardware.ann import dnn_cost  # noqa: E402
-from neurorl.hardware.estimate import estimate, network_from_checkpoint, observations  # noqa: E402
+from neurorl.hardware.estimate import estimate, observations  # noqa: E402
 
 CHIPS = ("nc64c", "loihi")
 HOSTS = ("cpu_45nm", "gpu_a100")
@@ -68,8 +68,7 @@ def sdn_student(path: str | None, seed: int, obs: np.ndarray, rate: float = 0.1)
     since unscaled random weights stay silent on a balanced pole's small observations.
     """
     if path:
-        arrays, meta = checkpoint.load(path)
-        return network_from_checkpoint(arrays, meta, path), f"trained ({path})"
+        return Network.load(path)[0], f"trained ({path})"
     net = Network(dt=1.0, seed=seed)
     x = net.input(4)
     h = net.layer(16, models.load("lif"))

@@ -9,9 +9,9 @@ import brian2
 import numpy as np
 import pytest
 
-from neurorl import Network, checkpoint, models
+from neurorl import Network, models
 from neurorl.hardware.ann import dnn_cost
-from neurorl.hardware.estimate import estimate, network_checkpoint_meta, simulate
+from neurorl.hardware.estimate import estimate, simulate
 from neurorl.hardware.mapping import (
     MappingError,
     graph_from_brian2,
@@ -331,9 +331,8 @@ def test_energy_command_on_a_student_checkpoint(tmp_path, capsys):
     teacher = dqn.QNetwork(arch, arch.init(rng), meta={"env": "CartPole-v1"})
     teacher_path = teacher.save(tmp_path / "teacher.npz")
     net = cartpole_student()
-    meta = {"network": network_checkpoint_meta(net), "env": "CartPole-v1", "T": 4,
-            "teacher": str(teacher_path)}
-    student = checkpoint.save(tmp_path / "student.npz", net.params, meta)
+    student = net.save(tmp_path / "student.npz",
+                       meta={"env": "CartPole-v1", "T": 4, "teacher": str(teacher_path)})
     p = argparse.ArgumentParser()
     add_energy_arguments(p)
     out = tmp_path / "energy.json"

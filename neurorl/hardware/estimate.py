@@ -22,8 +22,6 @@ from neurorl.hardware.report import ChipReport, price
 
 __all__ = [
     "estimate",
-    "network_checkpoint_meta",
-    "network_from_checkpoint",
     "observations",
     "readout_values",
     "simulate",
@@ -159,55 +157,6 @@ def estimate(
 # --------------------------------------------------------------------------------------------
 # checkpoints and observations for `neurorl energy`
 # --------------------------------------------------------------------------------------------
-def network_checkpoint_meta(net) -> dict:
-    """The JSON description of ``net`` that :func:`network_from_checkpoint` reads back.
-
-    Save a spiking network with ``checkpoint.save(path, net.params, {"network":
-    network_checkpoint_meta(net), "env": ..., "T": ..., "teacher": ...})``. Models are stored by
-    name (shipped or on the model path); masks of sparse connections are not stored.
-    """
-    layers = []
-    for layer in net.layers.values():
-        entry = {"name": layer.name, "size": layer.size}
-        if not layer.is_input:
-            entry["model"] = layer.model.name
-            entry["constants"] = {k: np.asarray(v).tolist() for k, v in layer.constants.items()}
-        layers.append(entry)
-    conns = [
-        {"name": c.name, "pre": c.pre.name, "post": c.post.name, "target": c.target}
-        for c in net.connections
-        if not (c.recurrent and c.target in c.post.model.recurrent)
-    ]
-    return {"dt": net.dt, "layers": layers, "connections": conns}
-
-
-def network_from_checkpoint(arrays: dict, meta: dict, source: str = "<checkpoint>"):
-    """Rebuild the :class:`~neurorl.network.Network` a checkpoint describes (``meta["network"]``)
-    and load its parameters (``arrays`` keyed by parameter name, optionally prefixed ``net/``)."""
-    from neurorl import Network, models
-
-    spec = meta["network"]
-    net = Network(dt=float(spec.get("dt", 1.0)))
-    layers = {}
-    for entry in spec["layers"]:
-        if "model" not in entry:
-            layers[entry["name"]] = net.input(int(entry["size"]), name=entry["name"])
-        else:
-            values = {k: np.asarray(v) for k, v in entry.get("constants", {}).items()}
-            values = {k: (v if v.ndim else float(v)) for k, v in values.items()}
-            layers[entry["name"]] = net.layer(
-                int(entry["size"]), models.load(entry["model"]), name=entry["name"], **values
-            )
-    for c in spec["connections"]:
-        net.connect(layers[c["pre"]], layers[c["post"]], target=c.get("target"), name=c["name"])
-    params = {k[4:] if k.startswith("net/") else k: v for k, v in arrays.items()}
-    missing = set(net.params) - set(params)
-    if missing:
-        raise ValueError(f"{source}: network parameters missing: {sorted(missing)}")
-    net.set_params({k: params[k] for k in net.params})
-    return net
-
-
 def observations(env_id: str, n: int, seed: int = 0, teacher=None) -> tuple[np.ndarray, str]:
     """``n`` observations (n, *obs_shape) of ``env_id``: states visited by the teacher's greedy
     policy if given, else by a uniformly random policy. Returns (observations, "teacher" or

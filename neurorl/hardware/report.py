@@ -360,7 +360,8 @@ def energy_command(args) -> int:
     """Run ``neurorl energy``: chip report(s) of a checkpoint's network, next to its DNN."""
     from neurorl import checkpoint
     from neurorl.hardware.ann import dnn_cost
-    from neurorl.hardware.estimate import estimate, network_from_checkpoint, observations
+    from neurorl.hardware.estimate import estimate, observations
+    from neurorl.network import Network
 
     arrays, meta = checkpoint.load(args.checkpoint)
     overrides = {}
@@ -380,18 +381,18 @@ def energy_command(args) -> int:
         teacher = dqn.load_teacher(teacher_path)
     dnn = [dnn_cost(teacher, p) for p in dnn_profiles] if teacher is not None else []
     out = {"checkpoint": str(args.checkpoint), "dnn": [d.to_dict() for d in dnn], "chips": []}
-    if "network" not in meta:
+    if meta.get("kind") != "neurorl.Network":
         if not dnn:
             raise ValueError(
-                f"{args.checkpoint}: holds neither a spiking network ('network' in its header) "
-                "nor a DQN teacher"
+                f"{args.checkpoint}: holds neither a spiking network (Network.save) nor a DQN "
+                "teacher"
             )
         for d in dnn:
             print(f"DNN on {d.profile}: {d.macs:,} MACs, {d.total_pj * 1e-6:.4g} µJ per decision")
         print("the checkpoint is a DNN teacher: give a spiking network checkpoint for a chip "
               "report (--teacher names its DNN)")
     else:
-        net = network_from_checkpoint(arrays, meta, args.checkpoint)
+        net, meta = Network.load(args.checkpoint)
         env_id = args.env or meta.get("env") or (teacher.meta.get("env") if teacher else None)
         if not env_id:
             raise ValueError(f"{args.checkpoint}: no environment stored; pass --env")
