@@ -98,6 +98,7 @@ def save(
                 zf.writestr(HEADER, json.dumps(header, indent=1, sort_keys=True))
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -112,6 +113,12 @@ def save(
     except OSError:
         pass
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def read_header(path: str | os.PathLike) -> dict[str, Any]:

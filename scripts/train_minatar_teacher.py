@@ -56,7 +56,8 @@ def main() -> None:
     res = dqn.train(cfg, run_dir, resume=a.resume, time_limit_s=limit)
     shutil.copyfile(run_dir / dqn.METRICS_FILE, fig_dir / f"{tag}_curve.csv")
     dqn.plot_learning_curve(res.metrics, fig_dir / f"{tag}_curve.png", window=100,
-                            title=f"numpy DQN on {env_id} (seed {a.seed}, {res.steps} steps)")
+                            title=f"numpy {'Double ' if cfg.double_dqn else ''}DQN on {env_id} "
+                            f"(seed {a.seed}, {res.steps:,} steps)")
     res.q.save(fig_dir / f"{tag}_teacher.npz")
     (run_dir / dqn.STATE_FILE).unlink(missing_ok=True)  # the run is complete
 
