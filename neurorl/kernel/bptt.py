@@ -266,16 +266,18 @@ class Kernel:
                 if for_backward:
                     summed[var].append(a)
                 A.append(a)
-            new = [
-                x if np.ndim(x) else np.full(shape, x, self.dtype)
-                for x in cm.update(*S, *A, *P, dt, t)
-            ]
+            new = list(cm.advance(*S, *A, *P, dt, t))
+            if cm.spiking:
+                h = new.pop()
+                fired = new.pop()
+                hs.append(h)
+            for n, x in enumerate(new):
+                if not isinstance(x, np.ndarray) or x.shape != shape:  # constants, e.g. o <- 0
+                    new[n] = np.broadcast_to(np.asarray(x, self.dtype), shape).copy()
             if for_backward:
                 for v, x in zip(cm.state, new, strict=True):
                     updated[v].append(x)
             if cm.spiking:
-                fired, h = cm.threshold(*new, *P)
-                hs.append(h)
                 spike = self.surrogate.primitive(h) if self.smooth else fired.astype(self.dtype)
                 spikes.append(spike)
             for var in event_vars:
@@ -408,18 +410,18 @@ class Kernel:
                     g_tgt = g_W[index[c.target]]
                     g_spike = g_spike + g_tgt @ self.params[c.key].T
                     grads[c.key] += spike.T @ g_tgt
-                g_h = g_spike * surrogate_grad[k]
                 U = [trace.updated[v][k] for v in cm.state]
-                g_thr_state, g_p = cm.threshold_vjp(g_h, *U, *P)
-                g_U = [gw if d is None else gw + d for gw, d in zip(g_W, g_thr_state, strict=True)]
-                _accumulate(g_learn, g_p)
+                prev = [trace.ends[v][k] for v in cm.state]
+                A = [trace.summed[v][k] for v in cm.summed]
+                g_prev, g_A, g_p = cm.retreat(
+                    *g_W, g_spike, surrogate_grad[k], *U, *prev, *A, *P, dt, t
+                )
             else:
                 for v in event_vars:
                     g_event[v][k] = g_S[index[v]]
-                g_U = g_S
-            prev = [trace.ends[v][k] for v in cm.state]
-            A = [trace.summed[v][k] for v in cm.summed]
-            g_prev, g_A, g_p = cm.update_vjp(*g_U, *prev, *A, *P, dt, t)
+                prev = [trace.ends[v][k] for v in cm.state]
+                A = [trace.summed[v][k] for v in cm.summed]
+                g_prev, g_A, g_p = cm.retreat(*g_S, *prev, *A, *P, dt, t)
             _accumulate(g_learn, g_p)
             g_S = [zeros if g is None else g for g in g_prev]
             for v, g in zip(cm.summed, g_A, strict=True):

@@ -4,10 +4,13 @@ For one :class:`~neurorl.models.NeuronModel` this module asks Brian2 for the cod
 (``state_updater.abstract_code``, the threshold condition and the reset statements), parses it
 with Brian2's sympy tools, and emits Python source for:
 
-* ``update(*state, *summed, *params, dt, t) -> new state``      (Brian2's ``groups`` slot)
-* ``update_vjp(*g_new, *state, *summed, *params, dt, t) -> (g_state, g_summed, g_learnable)``
-* ``threshold(*state, *params) -> (spike, h)`` with ``h`` the signed distance to threshold
-* ``threshold_vjp(g_h, *state, *params) -> (g_state, g_learnable)``
+* ``advance(*state, *summed, *params, dt, t) -> (*updated, fired, h)``: Brian2's state update
+  (slot ``groups``) and, for a spiking model, its threshold (slot ``thresholds``) on the updated
+  state, with ``h`` the signed distance to threshold (non-spiking: ``(*updated,)``);
+* ``retreat(*g_updated, g_spike, sg, *updated, *state, *summed, *params, dt, t)
+  -> (g_state, g_summed, g_learnable)``: the VJP of ``advance`` given the gradient on the updated
+  state and on the spike, whose surrogate derivative ``sg = dspike/dh`` the caller provides
+  (non-spiking: ``retreat(*g_updated, *state, *summed, *params, dt, t)``);
 * ``reset(spike, keep, *state, *params) -> new values of the reset variables``, computed as
   ``s*keep + r(s)*spike`` with ``keep = 1 - spike``: for a binary spike this is exactly Brian2's
   reset (``r(s)`` where it fired, ``s`` elsewhere, no rounding) and cheaper than ``np.where``;
@@ -69,19 +72,13 @@ class CompiledModel:
     summed: tuple[str, ...]
     params: tuple[str, ...]
     learnable: tuple[str, ...]
-    update: object
-    update_vjp: object
-    threshold: object | None
-    threshold_vjp: object | None
+    spiking: bool
+    advance: object
+    retreat: object
     reset_vars: tuple[str, ...]
     reset: object | None
     reset_vjp: object | None
     source: str
-
-    @property
-    def spiking(self) -> bool:
-        """True when the model has a threshold."""
-        return self.threshold is not None
 
 
 def compile_model(model: NeuronModel) -> CompiledModel:
@@ -129,24 +126,42 @@ def _compile(equations, method, threshold, reset, params, learnable, name) -> Co
     _check_symbols(new_exprs, known, name, "state update")
 
     out = _Emitter()
-    args = [*state, *summed, *params, "dt", "t"]
-    out.function("update", args, new_exprs)
-    g_new = symbols_of([f"_g_{v}" for v in state])
-    out.vjp(
-        "update_vjp", [str(g) for g in g_new] + args, g_new, new_exprs, [s_state, s_summed, s_learn]
-    )
-
     reset_vars: tuple[str, ...] = ()
-    if threshold is not None:
+    args = [*state, *summed, *params, "dt", "t"]
+    s_updated = symbols_of([f"_u_{v}" for v in state])
+    as_updated = dict(zip(s_state, s_updated, strict=True))
+    g_updated = symbols_of([f"_g_{v}" for v in state])
+    if threshold is None:
+        out.function("advance", args, new_exprs)
+        out.vjp(
+            "retreat",
+            [str(g) for g in g_updated] + args,
+            g_updated,
+            new_exprs,
+            [s_state, s_summed, s_learn],
+        )
+    else:
         lhs, op, rhs = _split_comparison(threshold, name)
         lhs = _substitute(str_to_sympy(lhs), subexpressions)
         rhs = _substitute(str_to_sympy(rhs), subexpressions)
         _check_symbols([lhs, rhs], known - {"t"}, name, "threshold")
         h = lhs - rhs if op in (">", ">=") else rhs - lhs
-        targs = [*state, *params]
-        out.threshold("threshold", targs, lhs, rhs, op, h)
-        g_h = sympy.Symbol("_g_h", real=True)
-        out.vjp("threshold_vjp", ["_g_h", *targs], [g_h], [h], [s_state, s_learn])
+        lhs, rhs, h = (e.xreplace(as_updated) for e in (lhs, rhs, h))
+        out.advance("advance", args, s_updated, new_exprs, lhs, rhs, op, h)
+        # d loss / d updated = given gradient + (g_spike * sg) * dh/d updated
+        g_spike, sg = sympy.Symbol("_g_spike", real=True), sympy.Symbol("_sg", real=True)
+        g_u = [
+            g + g_spike * sg * sympy.diff(h, u) for g, u in zip(g_updated, s_updated, strict=True)
+        ]
+        extra = {p: g_spike * sg * sympy.diff(h, p) for p in s_learn}
+        out.vjp(
+            "retreat",
+            [str(g) for g in g_updated] + ["_g_spike", "_sg"] + [str(u) for u in s_updated] + args,
+            g_u,
+            new_exprs,
+            [s_state, s_summed, s_learn],
+            extra=extra,
+        )
     if reset is not None:
         values = _run_statements(reset.replace(";", "\n"), state, subexpressions, name, "reset")
         reset_vars = tuple(v for v in state if v in values)
@@ -174,10 +189,9 @@ def _compile(equations, method, threshold, reset, params, learnable, name) -> Co
         summed=summed,
         params=params,
         learnable=learnable,
-        update=namespace["update"],
-        update_vjp=namespace["update_vjp"],
-        threshold=namespace.get("threshold"),
-        threshold_vjp=namespace.get("threshold_vjp"),
+        spiking=threshold is not None,
+        advance=namespace["advance"],
+        retreat=namespace["retreat"],
         reset_vars=reset_vars,
         reset=namespace.get("reset"),
         reset_vjp=namespace.get("reset_vjp"),
@@ -311,8 +325,8 @@ class _Emitter:
         self.printer = _Printer()
         self.chunks: list[str] = []
 
-    def _body(self, exprs, names) -> list[str]:
-        replacements, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("_x"))
+    def _body(self, exprs, names, prefix: str = "_x") -> list[str]:
+        replacements, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols(prefix))
         lines = [f"    {s} = {self.printer.doprint(e)}" for s, e in replacements]
         for var, e in zip(names, reduced, strict=True):
             lines.append(f"    {var} = {self.printer.doprint(e)}")
@@ -341,13 +355,17 @@ class _Emitter:
         lines.append(f"    return ({', '.join(outs)},)")
         self.chunks.append("\n".join(lines))
 
-    def threshold(self, fname, args, lhs, rhs, op, h) -> None:
-        lines = [f"def {fname}({', '.join(args)}):", *self._body([lhs, rhs, h], ["_l", "_r", "_h"])]
-        lines.append(f"    return (_l {op} _r), _h")
+    def advance(self, fname, args, updated, new_exprs, lhs, rhs, op, h) -> None:
+        """Update, then the threshold on the updated values (named ``updated``)."""
+        lines = [f"def {fname}({', '.join(args)}):"]
+        lines += self._body(new_exprs, [str(u) for u in updated], prefix="_x")
+        lines += self._body([lhs, rhs, h], ["_l", "_r", "_h"], prefix="_y")
+        lines.append(f"    return ({', '.join(str(u) for u in updated)}, (_l {op} _r), _h)")
         self.chunks.append("\n".join(lines))
 
-    def vjp(self, fname, args, cotangents, outputs, groups) -> None:
-        """Emit ``sum_i cotangent_i * d output_i / d x`` for every x of each group of symbols."""
+    def vjp(self, fname, args, cotangents, outputs, groups, extra=None) -> None:
+        """Emit ``sum_i cotangent_i * d output_i / d x`` (+ ``extra[x]``) for every x of each
+        group of symbols."""
         outputs = [_differentiable(o) for o in outputs]
         exprs, names, layout = [], [], []
         for group in groups:
@@ -355,7 +373,7 @@ class _Emitter:
             for x in group:
                 total = sum(
                     (c * sympy.diff(o, x) for c, o in zip(cotangents, outputs, strict=True)),
-                    sympy.Integer(0),
+                    (extra or {}).get(x, sympy.Integer(0)),
                 )
                 if total == 0:
                     entry.append("None")
