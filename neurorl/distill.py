@@ -505,13 +505,18 @@ def play_brian2(
     """
     from neurorl.sim.closed_loop import closed_loop, mean_readout
 
+    # one closed_loop call (fresh Brian2 objects, t = 0) per episode: with episodes > 1 in one
+    # call, closed_loop's first decision of a later episode reads the previous episode's window
     env = make_env(env_id)
     try:
-        return closed_loop(
-            policy.net, env, policy.T, mean_readout(READOUT), episodes=episodes, seed=seed,
-            preprocess=lambda o: policy.inputs(np.asarray(o)[None])[0, 0],
-            reset_state=True, mean_of=((READOUT, "v"),), target=target, max_steps=max_steps,
-        )
+        return [
+            closed_loop(
+                policy.net, env, policy.T, mean_readout(READOUT), episodes=1, seed=seed + i,
+                preprocess=lambda o: policy.inputs(np.asarray(o)[None])[0, 0],
+                reset_state=True, mean_of=((READOUT, "v"),), target=target, max_steps=max_steps,
+            )[0]
+            for i in range(episodes)
+        ]
     finally:
         env.close()
 
