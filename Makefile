@@ -13,7 +13,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m neurorl.demo
+	$(PY) -m neurorl.cli demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests

@@ -6,6 +6,9 @@ Each subcommand is two small functions — ``_args_<name>(parser)`` adds its arg
 
     neurorl train-teacher --env CartPole-v1 --steps 50000 --seed 0 --out runs/teacher
     neurorl evaluate runs/teacher/teacher.npz --episodes 100
+    neurorl convert runs/teacher/teacher.npz --percentile 99.9 --T 100 --backend brian2
+    neurorl energy runs/sdn/student.npz --profile nc64c --profile loihi
+    neurorl demo
 """
 
 from __future__ import annotations
@@ -22,23 +25,43 @@ from typing import Any
 # train-teacher
 # --------------------------------------------------------------------------------------------
 def _args_train_teacher(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--env", default="CartPole-v1",
-                   help="environment id: CartPole-v1, MinAtar/Breakout, ALE/Pong-v5, …")
-    p.add_argument("--steps", type=int, default=None,
-                   help="environment steps (default: the preset's, 50000 for classic control)")
+    p.add_argument(
+        "--env",
+        default="CartPole-v1",
+        help="environment id: CartPole-v1, MinAtar/Breakout, ALE/Pong-v5, …",
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="environment steps (default: the preset's, 50000 for classic control)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/teacher", help="output folder")
     p.add_argument("--num-envs", type=int, default=None, help="environment copies stepped together")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate")
     p.add_argument("--hidden", type=int, nargs="+", default=None, help="MLP hidden widths")
     p.add_argument("--vanilla", action="store_true", help="plain DQN targets instead of Double DQN")
-    p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
-                   help="any other DQNConfig field, VALUE in JSON (e.g. --set gamma=0.98)")
-    p.add_argument("--checkpoint-every", type=int, default=5000,
-                   help="steps between resume checkpoints (state.npz); 0: none")
+    p.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="any other DQNConfig field, VALUE in JSON (e.g. --set gamma=0.98)",
+    )
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=5000,
+        help="steps between resume checkpoints (state.npz); 0: none",
+    )
     p.add_argument("--resume", action="store_true", help="continue from OUT/state.npz if present")
-    p.add_argument("--eval-episodes", type=int, default=100,
-                   help="greedy evaluation episodes after training (0: skip)")
+    p.add_argument(
+        "--eval-episodes",
+        type=int,
+        default=100,
+        help="greedy evaluation episodes after training (0: skip)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -59,8 +82,12 @@ def _run_train_teacher(args: argparse.Namespace) -> int:
     from neurorl import dqn
 
     overrides = _parse_sets(args.set)
-    for key, value in (("total_steps", args.steps), ("num_envs", args.num_envs),
-                       ("lr", args.lr), ("hidden", args.hidden)):
+    for key, value in (
+        ("total_steps", args.steps),
+        ("num_envs", args.num_envs),
+        ("lr", args.lr),
+        ("hidden", args.hidden),
+    ):
         if value is not None:
             overrides[key] = value
     if args.vanilla:
@@ -69,13 +96,15 @@ def _run_train_teacher(args: argparse.Namespace) -> int:
     cfg = dqn.preset_config(args.env, **overrides)
     out = Path(args.out)
     res = dqn.train(cfg, out, resume=args.resume, progress=not args.no_progress)
-    curve = dqn.plot_learning_curve(res.metrics, out / dqn.CURVE_FILE,
-                                    title=f"DQN on {cfg.env_id}, seed {cfg.seed}")
+    curve = dqn.plot_learning_curve(
+        res.metrics, out / dqn.CURVE_FILE, title=f"DQN on {cfg.env_id}, seed {cfg.seed}"
+    )
     print(f"trained {res.steps} steps in {res.wall_s:.1f} s ({res.steps_per_s:.0f} steps/s)")
     print(f"wrote {out / dqn.TEACHER_FILE}, {out / dqn.METRICS_FILE}, {curve}")
     if args.eval_episodes > 0:
-        _report_eval(res.q, cfg.env_id, args.eval_episodes, 10_000, 0.0, cfg.env_options,
-                     out / "eval.json")
+        _report_eval(
+            res.q, cfg.env_id, args.eval_episodes, 10_000, 0.0, cfg.env_options, out / "eval.json"
+        )
     return 0
 
 
@@ -103,19 +132,124 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_eval(q: Any, env_id: str, episodes: int, seed: int, epsilon: float,
-                 options: dict[str, Any], json_path: str | Path | None) -> None:
+def _report_eval(
+    q: Any,
+    env_id: str,
+    episodes: int,
+    seed: int,
+    epsilon: float,
+    options: dict[str, Any],
+    json_path: str | Path | None,
+) -> None:
     from neurorl import dqn
 
-    returns = dqn.evaluate(q, env_id, episodes=episodes, seed=seed, epsilon=epsilon,
-                           env_options=options, progress=True)
-    print(f"{env_id}: {episodes} episodes (ε = {epsilon}), return mean {returns.mean():.2f} "
-          f"± {returns.std():.2f} (min {returns.min():.1f}, max {returns.max():.1f})")
+    returns = dqn.evaluate(
+        q, env_id, episodes=episodes, seed=seed, epsilon=epsilon, env_options=options, progress=True
+    )
+    print(
+        f"{env_id}: {episodes} episodes (ε = {epsilon}), return mean {returns.mean():.2f} "
+        f"± {returns.std():.2f} (min {returns.min():.1f}, max {returns.max():.1f})"
+    )
     if json_path:
-        Path(json_path).write_text(json.dumps(
-            {"env": env_id, "episodes": episodes, "seed": seed, "epsilon": epsilon,
-             "mean": float(returns.mean()), "std": float(returns.std()),
-             "returns": returns.tolist()}, indent=1))
+        Path(json_path).write_text(
+            json.dumps(
+                {
+                    "env": env_id,
+                    "episodes": episodes,
+                    "seed": seed,
+                    "epsilon": epsilon,
+                    "mean": float(returns.mean()),
+                    "std": float(returns.std()),
+                    "returns": returns.tolist(),
+                },
+                indent=1,
+            )
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# convert
+# --------------------------------------------------------------------------------------------
+def _args_convert(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkpoint", help="a teacher.npz written by train-teacher")
+    p.add_argument(
+        "--percentile",
+        type=float,
+        default=99.9,
+        help="normalisation percentile of each layer's pre-activations (100: max-norm)",
+    )
+    p.add_argument("--T", type=int, default=100, help="simulation steps per decision")
+    p.add_argument(
+        "--backend",
+        choices=("kernel", "brian2", "standalone"),
+        default="kernel",
+        help="kernel: numpy; brian2: Brian2 runtime (batch replay and closed-loop "
+        "episodes); standalone: Brian2 cpp_standalone batch replay",
+    )
+    p.add_argument("--states", type=int, default=15_000, help="states for normalisation")
+    p.add_argument(
+        "--eval-states", type=int, default=1_000, help="held-out states for the conversion rate"
+    )
+    p.add_argument("--episodes", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--env", default=None, help="override the environment stored in the file")
+    p.add_argument("--json", default=None, help="also write the report to this JSON file")
+
+
+def _run_convert(args: argparse.Namespace) -> int:
+    from neurorl import convert, dqn
+
+    teacher = dqn.load_teacher(args.checkpoint)
+    env_id = args.env or teacher.meta.get("env")
+    if not env_id:
+        raise ValueError(f"{args.checkpoint}: no environment stored; pass --env")
+    report = convert.report(
+        teacher,
+        env_id,
+        percentile=args.percentile,
+        T=args.T,
+        backend=args.backend,
+        n_states=args.states,
+        n_eval=args.eval_states,
+        episodes=args.episodes,
+        seed=args.seed,
+    )
+    for key, value in report.items():
+        print(f"{key:28s} {value}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1))
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# demo
+# --------------------------------------------------------------------------------------------
+def _args_demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="runs/demo")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--env", default="CartPole-v1")
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from neurorl import demo
+
+    demo.main(["--out", args.out, "--seed", str(args.seed), "--env", args.env])
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# energy
+# --------------------------------------------------------------------------------------------
+def _args_energy(p: argparse.ArgumentParser) -> None:
+    from neurorl.hardware.report import add_energy_arguments
+
+    add_energy_arguments(p)
+
+
+def _run_energy(args: argparse.Namespace) -> int:
+    from neurorl.hardware.report import energy_command
+
+    return energy_command(args)
 
 
 # --------------------------------------------------------------------------------------------
@@ -125,6 +259,13 @@ Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argpar
 COMMANDS: dict[str, Command] = {
     "train-teacher": ("train a numpy DQN teacher", _args_train_teacher, _run_train_teacher),
     "evaluate": ("evaluate a trained teacher", _args_evaluate, _run_evaluate),
+    "convert": (
+        "convert a DQN teacher into a spiking network (Tan et al. 2021)",
+        _args_convert,
+        _run_convert,
+    ),
+    "energy": ("chip latency and energy per decision, next to the DNN", _args_energy, _run_energy),
+    "demo": ("the whole pipeline on CartPole in a few minutes", _args_demo, _run_demo),
 }
 
 

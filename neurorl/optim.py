@@ -63,7 +63,9 @@ class Adam:
         self.t += 1
         c1 = 1.0 - self.beta1**self.t
         c2 = 1.0 - self.beta2**self.t
-        step_size = self.lr * np.sqrt(c2) / c1
+        # Python floats, so that float32 parameters are updated in float32
+        step_size = float(self.lr * np.sqrt(c2) / c1)
+        eps = float(self.eps * np.sqrt(c2))
         for k, g in grads.items():
             p, m, v = self.params[k], self.m[k], self.v[k]
             if self.weight_decay:
@@ -72,7 +74,7 @@ class Adam:
             m += (1.0 - self.beta1) * g
             v *= self.beta2
             v += (1.0 - self.beta2) * (g * g)
-            p -= step_size * m / (np.sqrt(v) + self.eps * np.sqrt(c2))
+            p -= step_size * m / (np.sqrt(v) + eps)
 
     def state_dict(self) -> dict[str, np.ndarray | float | int]:
         """Moments and step count as arrays/numbers (keys ``m/<name>``, ``v/<name>``, ``t``)."""

@@ -95,8 +95,11 @@ def plot(rows, path: Path) -> None:
                        title=f"{env}: agreement with the DQN", ylim=(0, 1.02))
         axes[i, 1].set(xscale="log", xlabel="simulation steps T", ylabel="mean episode return",
                        title=f"{env}: greedy return")
-    axes[0, 1].legend(fontsize=7, ncol=2)
-    fig.tight_layout()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    handles.append(axes[0, 1].get_lines()[-1])
+    labels.append("DQN return")
+    fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.12 / len(envs), 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
 

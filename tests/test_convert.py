@@ -92,3 +92,20 @@ def test_brian2_closed_loop_takes_the_kernels_actions(teacher, states):
     observations = np.stack(episode.observations)
     kernel_actions = C.kernel_readouts(snn, observations, 20).actions()
     np.testing.assert_array_equal(kernel_actions, episode.actions)
+
+
+def test_convert_command_prints_and_writes_the_report(teacher, tmp_path, capsys):
+    import json
+
+    from neurorl.cli import main
+
+    path = teacher.save(tmp_path / "teacher.npz")
+    out = tmp_path / "report.json"
+    code = main(["convert", str(path), "--T", "20", "--states", "500", "--eval-states", "50",
+                 "--episodes", "1", "--json", str(out)])
+    assert code == 0
+    report = json.loads(out.read_text())
+    assert report["env"] == "CartPole-v1" and report["T"] == 20
+    assert 0.0 <= report["conversion_rate_robust"] <= 1.0 and report["spikes_per_decision"] > 0
+    assert "conversion_rate_robust" in capsys.readouterr().out
+    assert main(["convert", str(tmp_path / "missing.npz")]) == 2
