@@ -53,3 +53,21 @@ def grsn_stack(seed: int = 0, n_in: int = 3) -> Network:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def cartpole_run(tmp_path_factory):
+    """One CartPole-v1 teacher trained with the classic preset (seed 0), shared by the tests of
+    the teacher, the conversion and the distillation (about half a minute on 2 cores)."""
+    from neurorl import dqn
+
+    out = tmp_path_factory.mktemp("cartpole_teacher")
+    return dqn.train(dqn.preset_config("CartPole-v1", seed=0), out, progress=False)
+
+
+@pytest.fixture(scope="session")
+def cartpole_teacher(cartpole_run):
+    """The trained CartPole teacher as loaded from its checkpoint (a ``QNetwork``)."""
+    from neurorl import dqn
+
+    return dqn.load_teacher(cartpole_run.out_dir / dqn.TEACHER_FILE)

@@ -10,11 +10,9 @@ from neurorl import dqn
 
 
 @pytest.fixture(scope="module")
-def teacher(tmp_path_factory):
-    """A CartPole-v1 teacher trained with the rl-zoo settings (about half a minute)."""
-    out = tmp_path_factory.mktemp("teacher")
-    dqn.train(dqn.preset_config("CartPole-v1", seed=0), out, progress=False)
-    return dqn.load_teacher(out / "teacher.npz")
+def teacher(cartpole_teacher):
+    """The session's CartPole-v1 teacher (tests/conftest.py)."""
+    return cartpole_teacher
 
 
 @pytest.fixture(scope="module")

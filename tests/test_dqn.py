@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -240,13 +239,15 @@ def test_resume_refuses_a_different_config(tmp_path):
 CARTPOLE_SEED = 0  # the classic preset solved seeds 0-4 (greedy means 500, 500, 500, 499.7, 500)
 
 
-def test_cartpole_is_solved():
-    """The classic-control preset (rl-zoo settings), 50k steps: greedy 100-episode mean ≥ 475."""
+def test_cartpole_is_solved(cartpole_run, cartpole_teacher):
+    """The classic-control preset (rl-zoo settings), 50k steps: greedy 100-episode mean ≥ 475.
+
+    ``cartpole_run`` (tests/conftest.py) trains seed CARTPOLE_SEED once for the whole session.
+    """
     cfg = dqn.preset_config("CartPole-v1", seed=CARTPOLE_SEED)
     assert cfg.total_steps == 50_000 and cfg.lr == 2.3e-3 and not cfg.double_dqn
-    t0 = time.perf_counter()
-    res = dqn.train(cfg, progress=False)
-    returns = dqn.evaluate(res.q, "CartPole-v1", episodes=100)
-    print(f"CartPole seed {CARTPOLE_SEED}: {time.perf_counter() - t0:.1f} s, "
+    assert cartpole_run.steps == cfg.total_steps
+    returns = dqn.evaluate(cartpole_teacher, "CartPole-v1", episodes=100)
+    print(f"CartPole seed {CARTPOLE_SEED}: {cartpole_run.wall_s:.1f} s, "
           f"eval mean {returns.mean():.1f}")
     assert returns.mean() >= 475

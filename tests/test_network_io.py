@@ -18,7 +18,9 @@ def roundtrip(net: Network, tmp_path, rng, n_in: int) -> Network:
     assert list(loaded.layers) == list(net.layers)
     assert [c.name for c in loaded.connections] == [c.name for c in net.connections]
     inputs = rng.uniform(0, 1, (20, 3, n_in))
-    np.testing.assert_array_equal(loaded.kernel().forward(inputs)[0], net.kernel().forward(inputs)[0])
+    np.testing.assert_array_equal(
+        loaded.kernel().forward(inputs)[0], net.kernel().forward(inputs)[0]
+    )
     return loaded
 
 
