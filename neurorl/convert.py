@@ -30,6 +30,7 @@ import numpy as np
 
 from neurorl import models
 from neurorl.dqn import QNetwork
+from neurorl.dqn import collect_states as dqn_collect_states
 from neurorl.envs import make_env
 from neurorl.network import Conv, Network
 
@@ -92,23 +93,8 @@ class Readouts:
 def collect_states(
     teacher: QNetwork, env_id: str, n: int = 15_000, epsilon: float = 0.05, seed: int = 0
 ) -> np.ndarray:
-    """Observations (n, *obs_shape) of the teacher playing ε-greedy; episodes seeded from seed."""
-    rng = np.random.default_rng(seed)
-    env = make_env(env_id)
-    states = []
-    episode = 0
-    obs, _ = env.reset(seed=seed)
-    while len(states) < n:
-        states.append(np.asarray(obs))
-        action = int(teacher.act(obs[None])[0])
-        if rng.random() < epsilon:
-            action = int(rng.integers(teacher.n_actions))
-        obs, _, terminated, truncated, _ = env.step(action)
-        if terminated or truncated:
-            episode += 1
-            obs, _ = env.reset(seed=seed + episode)
-    env.close()
-    return np.stack(states)
+    """Observations (n, *obs_shape) of the teacher playing ε-greedy (ε = 0.05 as in the paper)."""
+    return dqn_collect_states(teacher, env_id, n, epsilon=epsilon, seed=seed)
 
 
 def layer_scales(teacher: QNetwork, states: np.ndarray, percentile: float = 99.9) -> list[float]:

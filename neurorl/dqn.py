@@ -109,14 +109,33 @@ PRESETS: dict[str, dict[str, Any]] = {
     "classic": {"double_dqn": False},
     # MinAtar (Young & Tian 2019: batch 32, buffer 100k, target every 1000, ε 1 → 0.1 over the
     # first 100k steps); Adam instead of RMSProp and one update every 4 steps [ours]
-    "minatar": dict(lr=2.5e-4, batch_size=32, buffer_size=100_000, learning_starts=5_000,
-                    train_freq=4, gradient_steps=1, target_update_interval=1_000,
-                    end_e=0.05, exploration_fraction=0.1, max_grad_norm=10.0),
+    "minatar": dict(
+        lr=2.5e-4,
+        batch_size=32,
+        buffer_size=100_000,
+        learning_starts=5_000,
+        train_freq=4,
+        gradient_steps=1,
+        target_update_interval=1_000,
+        end_e=0.05,
+        exploration_fraction=0.1,
+        max_grad_norm=10.0,
+    ),
     # Atari (CleanRL's dqn_atari settings; a 50k buffer of two uint8 frame stacks is 2.8 GB)
-    "atari": dict(lr=1e-4, batch_size=32, buffer_size=50_000, learning_starts=80_000,
-                  train_freq=4, gradient_steps=1, target_update_interval=1_000, end_e=0.01,
-                  exploration_fraction=0.1, reward_clip=1.0, total_steps=10_000_000,
-                  blas_threads=2),
+    "atari": dict(
+        lr=1e-4,
+        batch_size=32,
+        buffer_size=50_000,
+        learning_starts=80_000,
+        train_freq=4,
+        gradient_steps=1,
+        target_update_interval=1_000,
+        end_e=0.01,
+        exploration_fraction=0.1,
+        reward_clip=1.0,
+        total_steps=10_000_000,
+        blas_threads=2,
+    ),
 }
 
 
@@ -215,8 +234,9 @@ class QNetwork:
         """Write the network as a checkpoint (arrays ``q/l<i>.W`` …, architecture in the header)."""
         header = dict(self.meta)
         header.update(meta or {})
-        header.update(kind="neurorl.dqn.QNetwork", architecture=self.net.to_dict(),
-                      obs_scale=self.obs_scale)
+        header.update(
+            kind="neurorl.dqn.QNetwork", architecture=self.net.to_dict(), obs_scale=self.obs_scale
+        )
         return checkpoint.save(path, {f"q/{k}": v for k, v in self.params.items()}, header)
 
 
@@ -238,8 +258,10 @@ def build_q_network(
         elif len(shape) == 3 and shape[1:] == (84, 84):
             kind = "nature"
         else:
-            raise ValueError(f"no default Q-network for observations of shape {shape}; "
-                             "set net to 'mlp', 'minatar' or 'nature'")
+            raise ValueError(
+                f"no default Q-network for observations of shape {shape}; "
+                "set net to 'mlp', 'minatar' or 'nature'"
+            )
     scale = 1.0 / 255.0 if obs_dtype == "uint8" else 1.0
     if kind == "mlp":
         return nn.mlp(int(np.prod(shape)), cfg.hidden, n_actions), scale
@@ -301,7 +323,11 @@ class ReplayBuffer:
         }
 
     def add(
-        self, obs: np.ndarray, next_obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
+        self,
+        obs: np.ndarray,
+        next_obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
         terminated: np.ndarray,
     ) -> None:
         """Append a batch of n transitions (leading axis n), overwriting the oldest when full."""
@@ -390,8 +416,13 @@ def flat_parameters(shapes: dict[str, tuple[int, ...]]) -> tuple[np.ndarray, dic
 
 
 def td_targets(
-    net: nn.Sequential, params: dict[str, np.ndarray], target_params: dict[str, np.ndarray],
-    batch: dict[str, np.ndarray], gamma: float, double_dqn: bool, obs_scale: float = 1.0,
+    net: nn.Sequential,
+    params: dict[str, np.ndarray],
+    target_params: dict[str, np.ndarray],
+    batch: dict[str, np.ndarray],
+    gamma: float,
+    double_dqn: bool,
+    obs_scale: float = 1.0,
 ) -> np.ndarray:
     """TD targets (B,) float32: r + γ(1 − terminated)·Q_target(s', a*).
 
@@ -412,8 +443,13 @@ def td_targets(
 
 
 def td_loss_and_grads(
-    net: nn.Sequential, params: dict[str, np.ndarray], target_params: dict[str, np.ndarray],
-    batch: dict[str, np.ndarray], gamma: float, double_dqn: bool, obs_scale: float = 1.0,
+    net: nn.Sequential,
+    params: dict[str, np.ndarray],
+    target_params: dict[str, np.ndarray],
+    batch: dict[str, np.ndarray],
+    gamma: float,
+    double_dqn: bool,
+    obs_scale: float = 1.0,
     with_stats: bool = True,
 ) -> tuple[float, float, dict[str, np.ndarray]]:
     """Huber TD loss of a batch and its gradient w.r.t. ``params``: ``(loss, mean Q(s,a), grads)``.
@@ -486,9 +522,11 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> Train
     rng = np.random.default_rng(cfg.seed)
     envs = SeededVectorEnv(cfg.env_id, cfg.num_envs, seed=cfg.seed + 1, **cfg.env_options)
     n_env = cfg.num_envs
-    info = {"obs_shape": envs.single_observation_space.shape,
-            "obs_dtype": np.dtype(envs.single_observation_space.dtype).name,
-            "n_actions": int(envs.single_action_space.n)}
+    info = {
+        "obs_shape": envs.single_observation_space.shape,
+        "obs_dtype": np.dtype(envs.single_observation_space.dtype).name,
+        "n_actions": int(envs.single_action_space.n),
+    }
 
     # -- Q-network and target in flat float32 buffers; Adam over the flat buffer ("fused")
     net, obs_scale = build_q_network(info["obs_shape"], info["obs_dtype"], info["n_actions"], cfg)
@@ -510,20 +548,28 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> Train
     episodes: list[tuple[int, float, int, float]] = []  # step, return, length, epsilon
     obs = envs.reset()
     if resume and out is not None and (out / STATE_FILE).exists():
-        iteration, obs = _load_state(out / STATE_FILE, cfg, rng, envs, flat, flat_target, opt, rb,
-                                     episodes)
+        iteration, obs = _load_state(
+            out / STATE_FILE, cfg, rng, envs, flat, flat_target, opt, rb, episodes
+        )
 
     target_every = max(cfg.target_update_interval // n_env, 1)
     loss = mean_q = float("nan")
     t0, t_post = time.perf_counter(), 0.0
     start_iter = iteration
-    bar = tqdm(total=n_iters * n_env, initial=iteration * n_env, unit="step",
-               disable=not progress, desc=cfg.env_id, dynamic_ncols=True)
+    bar = tqdm(
+        total=n_iters * n_env,
+        initial=iteration * n_env,
+        unit="step",
+        disable=not progress,
+        desc=cfg.env_id,
+        dynamic_ncols=True,
+    )
     while iteration < n_iters:
         step = iteration * n_env
         # -- act: ε-greedy (uniform random before learning starts)
-        eps = linear_schedule(cfg.start_e, cfg.end_e, cfg.exploration_fraction * cfg.total_steps,
-                              step)
+        eps = linear_schedule(
+            cfg.start_e, cfg.end_e, cfg.exploration_fraction * cfg.total_steps, step
+        )
         if step < cfg.learning_starts:
             actions = rng.integers(0, info["n_actions"], size=n_env)
         else:
@@ -551,8 +597,16 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> Train
             for g_step in range(cfg.gradient_steps):
                 batch = rb.sample(rng, cfg.batch_size)
                 last = g_step == cfg.gradient_steps - 1
-                stats = td_loss_and_grads(net, params, target_params, batch, cfg.gamma,
-                                          cfg.double_dqn, obs_scale, with_stats=last)
+                stats = td_loss_and_grads(
+                    net,
+                    params,
+                    target_params,
+                    batch,
+                    cfg.gamma,
+                    cfg.double_dqn,
+                    obs_scale,
+                    with_stats=last,
+                )
                 grads = stats[2]
                 if last:
                     loss, mean_q = stats[0], stats[1]
@@ -568,11 +622,25 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> Train
                 flat_target += np.float32(cfg.tau) * flat
 
         # -- checkpoint, progress
-        if out is not None and cfg.checkpoint_every and (
-            step // cfg.checkpoint_every > (step - n_env) // cfg.checkpoint_every
-        ) and iteration < n_iters:
-            _save_state(out / STATE_FILE, cfg, iteration, obs, rng, envs, flat, flat_target, opt,
-                        rb, episodes)
+        if (
+            out is not None
+            and cfg.checkpoint_every
+            and (step // cfg.checkpoint_every > (step - n_env) // cfg.checkpoint_every)
+            and iteration < n_iters
+        ):
+            _save_state(
+                out / STATE_FILE,
+                cfg,
+                iteration,
+                obs,
+                rng,
+                envs,
+                flat,
+                flat_target,
+                opt,
+                rb,
+                episodes,
+            )
             _write_metrics(out / METRICS_FILE, episodes)
             if on_checkpoint is not None:
                 on_checkpoint(step)
@@ -584,16 +652,33 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> Train
             t_post = now
             sps = (iteration - start_iter) * n_env / max(now - t0, 1e-9)
             ret = episodes[-1][1] if episodes else float("nan")
-            bar.set_postfix(ret=f"{ret:.1f}", eps=f"{eps:.3f}", loss=f"{loss:.3g}",
-                            q=f"{mean_q:.3g}", sps=f"{sps:.0f}", refresh=False)
+            bar.set_postfix(
+                ret=f"{ret:.1f}",
+                eps=f"{eps:.3f}",
+                loss=f"{loss:.3g}",
+                q=f"{mean_q:.3g}",
+                sps=f"{sps:.0f}",
+                refresh=False,
+            )
     bar.close()
     wall = time.perf_counter() - t0
     metrics = _metrics_arrays(episodes)
     q.meta.update(step=iteration * n_env, seed=cfg.seed)
     if out is not None:
         if cfg.checkpoint_every:  # a resume from here has nothing left to do (or, after a time
-            _save_state(out / STATE_FILE, cfg, iteration, obs, rng, envs, flat, flat_target,
-                        opt, rb, episodes)  # limit, continues)
+            _save_state(
+                out / STATE_FILE,
+                cfg,
+                iteration,
+                obs,
+                rng,
+                envs,
+                flat,
+                flat_target,
+                opt,
+                rb,
+                episodes,
+            )  # limit, continues)
         q.save(out / TEACHER_FILE)
         _write_metrics(out / METRICS_FILE, episodes)
     envs.close()
@@ -620,9 +705,16 @@ def _save_state(path, cfg, iteration, obs, rng, envs, flat, flat_target, opt, rb
     env_arrays, env_meta = envs.state_dict()
     arrays.update({f"env/{k}": v for k, v in env_arrays.items()})
     arrays.update({f"metrics/{k}": v for k, v in _metrics_arrays(episodes).items()})
-    meta = {"kind": "neurorl.dqn.state", "config": asdict(cfg), "iteration": iteration,
-            "step": iteration * cfg.num_envs, "rng": rng.bit_generator.state,
-            "opt_t": opt_state["t"], "replay": rb_meta, "envs": env_meta}
+    meta = {
+        "kind": "neurorl.dqn.state",
+        "config": asdict(cfg),
+        "iteration": iteration,
+        "step": iteration * cfg.num_envs,
+        "rng": rng.bit_generator.state,
+        "opt_t": opt_state["t"],
+        "replay": rb_meta,
+        "envs": env_meta,
+    }
     checkpoint.save(path, arrays, meta)
 
 
@@ -632,25 +724,32 @@ def _load_state(path, cfg, rng, envs, flat, flat_target, opt, rb, episodes):
         raise ValueError(f"{path}: not a DQN training state (kind {meta.get('kind')!r})")
     saved = DQNConfig.from_dict(meta["config"])
     if _numeric_config(saved) != _numeric_config(cfg):
-        diff = sorted(k for k, v in _numeric_config(cfg).items()
-                      if _numeric_config(saved).get(k) != v)
+        diff = sorted(
+            k for k, v in _numeric_config(cfg).items() if _numeric_config(saved).get(k) != v
+        )
         raise ValueError(f"{path}: was written with a different config (differs in {diff})")
     if arrays["flat/q"].shape != flat.shape:
         raise ValueError(f"{path}: parameter count {arrays['flat/q'].shape} != {flat.shape}")
     flat[...] = arrays["flat/q"]
     flat_target[...] = arrays["flat/target"]
-    opt.load_state_dict({"t": meta["opt_t"], **{k[4:]: v for k, v in arrays.items()
-                                                 if k.startswith("opt/")}})
-    rb.load_state_dict({k[3:]: v for k, v in arrays.items() if k.startswith("rb/")},
-                       meta["replay"])
-    envs.load_state_dict({k[4:]: v for k, v in arrays.items() if k.startswith("env/")},
-                         meta["envs"])
+    opt.load_state_dict(
+        {"t": meta["opt_t"], **{k[4:]: v for k, v in arrays.items() if k.startswith("opt/")}}
+    )
+    rb.load_state_dict({k[3:]: v for k, v in arrays.items() if k.startswith("rb/")}, meta["replay"])
+    envs.load_state_dict(
+        {k[4:]: v for k, v in arrays.items() if k.startswith("env/")}, meta["envs"]
+    )
     rng.bit_generator.state = meta["rng"]
     m = arrays
     episodes[:] = [
         (int(s), float(r), int(n), float(e))
-        for s, r, n, e in zip(m["metrics/step"], m["metrics/episode_return"],
-                              m["metrics/episode_length"], m["metrics/epsilon"], strict=True)
+        for s, r, n, e in zip(
+            m["metrics/step"],
+            m["metrics/episode_return"],
+            m["metrics/episode_length"],
+            m["metrics/epsilon"],
+            strict=True,
+        )
     ]
     return int(meta["iteration"]), arrays["obs"].copy()
 
@@ -679,8 +778,14 @@ def _write_metrics(path: Path, episodes: list[tuple[int, float, int, float]]) ->
 # evaluation
 # --------------------------------------------------------------------------------------------
 def evaluate(
-    q: QNetwork, env_id: str, episodes: int = 100, seed: int = 10_000, epsilon: float = 0.0,
-    batch: int = 16, env_options: dict[str, Any] | None = None, progress: bool = False,
+    q: QNetwork,
+    env_id: str,
+    episodes: int = 100,
+    seed: int = 10_000,
+    epsilon: float = 0.0,
+    batch: int = 16,
+    env_options: dict[str, Any] | None = None,
+    progress: bool = False,
 ) -> np.ndarray:
     """Returns (``episodes``,) of ε-greedy play (greedy for ``epsilon = 0``).
 
@@ -715,6 +820,31 @@ def evaluate(
     return returns
 
 
+def collect_states(
+    policy: Any | None, env_id: str, n: int, epsilon: float = 0.0, seed: int = 0
+) -> np.ndarray:
+    """Observations (n, *obs_shape) visited by ``policy`` (anything with ``.act``) playing
+    ε-greedy on ``env_id``; ``policy=None`` plays uniformly random actions. Episode ``i`` is reset
+    with ``seed + i``; the same seed gives the same states."""
+    rng = np.random.default_rng(seed)
+    env = make_env(env_id)
+    states: list[np.ndarray] = []
+    episode = 0
+    obs, _ = env.reset(seed=seed)
+    while len(states) < n:
+        states.append(np.asarray(obs))
+        if policy is None or rng.random() < epsilon:
+            action = int(rng.integers(env.action_space.n))
+        else:
+            action = int(policy.act(np.asarray(obs)[None])[0])
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            episode += 1
+            obs, _ = env.reset(seed=seed + episode)
+    env.close()
+    return np.stack(states)
+
+
 def plot_learning_curve(
     metrics: dict[str, np.ndarray], path: str | Path, title: str = "", window: int = 20
 ) -> Path:
@@ -743,9 +873,21 @@ def plot_learning_curve(
 
 
 __all__ = [
-    "DQNConfig", "QNetwork", "Layer", "ReplayBuffer", "TrainResult", "build_q_network",
-    "evaluate", "env_family", "preset_config", "PRESETS",
-    "linear_schedule", "load_teacher", "plot_learning_curve", "td_loss_and_grads",
-    "td_targets", "FusedAdam",
+    "DQNConfig",
+    "QNetwork",
+    "Layer",
+    "ReplayBuffer",
+    "TrainResult",
+    "build_q_network",
+    "evaluate",
+    "env_family",
+    "preset_config",
+    "PRESETS",
+    "linear_schedule",
+    "load_teacher",
+    "plot_learning_curve",
+    "td_loss_and_grads",
+    "td_targets",
+    "FusedAdam",
     "train",
 ]

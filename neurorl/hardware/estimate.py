@@ -158,25 +158,10 @@ def estimate(
 # checkpoints and observations for `neurorl energy`
 # --------------------------------------------------------------------------------------------
 def observations(env_id: str, n: int, seed: int = 0, teacher=None) -> tuple[np.ndarray, str]:
-    """``n`` observations (n, *obs_shape) of ``env_id``: states visited by the teacher's greedy
-    policy if given, else by a uniformly random policy. Returns (observations, "teacher" or
+    """``n`` observations (n, *obs_shape) of ``env_id`` visited by the teacher's greedy policy
+    if given, else by a uniformly random one; returns (observations, "teacher" or
     "random-policy")."""
-    from neurorl.envs import make_env
+    from neurorl.dqn import collect_states
 
-    env = make_env(env_id)
-    rng = np.random.default_rng(seed)
-    obs, _ = env.reset(seed=seed)
-    out = []
-    episode = 0
-    while len(out) < n:
-        out.append(np.asarray(obs, dtype=np.float32))
-        if teacher is not None:
-            action = int(teacher.act(obs[None])[0])
-        else:
-            action = int(rng.integers(env.action_space.n))
-        obs, _, terminated, truncated, _ = env.step(action)
-        if terminated or truncated:
-            episode += 1
-            obs, _ = env.reset(seed=seed + episode)
-    env.close()
-    return np.stack(out), ("teacher" if teacher is not None else "random-policy")
+    states = collect_states(teacher, env_id, n, epsilon=0.0, seed=seed).astype(np.float32)
+    return states, ("teacher" if teacher is not None else "random-policy")
