@@ -55,6 +55,7 @@ class SpikingDQNConfig:
     dt: float = 1.0
     readout_tau_ms: float = 5.0
     input_scale: float = 1.0
+    q_scale: float = 1.0  # Q = q_scale · (readout averaged over T) [ours]
     surrogate: str = "rectangular"
     total_steps: int = 50_000
     lr: float = 2.3e-3
@@ -91,26 +92,29 @@ class KernelQ:
     ``online`` and ``target`` are two students of the same architecture; a call picks the one
     whose ``net.params`` dict is the ``params`` passed. ``__call__(params, obs)`` → Q (N, A)
     without gradient; ``forward(params, obs)`` → (Q, cache); ``backward(params, cache, dq)`` →
-    (None, grads) by BPTT, d loss / d v_readout(t) = dq / T.
+    (None, grads) by BPTT, d loss / d v_readout(t) = q_scale · dq / T. Q = ``q_scale`` times
+    the readout averaged over T (a fixed output gain, so that Q-values of size 1/(1 − γ) do not
+    need huge readout weights).
     """
 
-    def __init__(self, online: StudentPolicy, target: StudentPolicy) -> None:
-        self.online, self.target = online, target
+    def __init__(self, online: StudentPolicy, target: StudentPolicy, q_scale: float = 1.0) -> None:
+        self.online, self.target, self.q_scale = online, target, float(q_scale)
 
     def _pick(self, params: dict[str, np.ndarray]) -> StudentPolicy:
         return self.online if params is self.online.net.params else self.target
 
     def __call__(self, params: dict[str, np.ndarray], obs: np.ndarray) -> np.ndarray:
-        return self._pick(params).logits(obs)
+        return self.q_scale * self._pick(params).logits(obs)
 
     def forward(self, params: dict[str, np.ndarray], obs: np.ndarray):
         policy = self._pick(params)
         v_readout, cache = policy.kernel.forward(policy.inputs(obs))
-        return v_readout.mean(0), cache
+        return self.q_scale * v_readout.mean(0), cache
 
     def backward(self, params: dict[str, np.ndarray], cache, dq: np.ndarray):
         policy = self._pick(params)
-        d_out = np.broadcast_to(np.asarray(dq, np.float64) / policy.T, cache.output.shape)
+        dz = np.asarray(dq, np.float64) * (self.q_scale / policy.T)
+        d_out = np.broadcast_to(dz, cache.output.shape)
         return None, policy.kernel.backward(d_out, cache)
 
 
@@ -151,7 +155,7 @@ def train_spiking_dqn(cfg: SpikingDQNConfig, progress: bool = True) -> CurveResu
         return StudentPolicy(net, cfg.T, np.full(n_obs, cfg.input_scale), cfg.surrogate)
 
     online, target = student(), student()
-    qnet = KernelQ(online, target)
+    qnet = KernelQ(online, target, cfg.q_scale)
     opt = Adam(online.kernel.params, lr=cfg.lr)
 
     metrics: list[dict[str, float]] = []
