@@ -163,3 +163,44 @@ def test_clear_errors(teacher, tmp_path):
         DistillConfig.from_dict({"nope": 1})
     with pytest.raises(ValueError, match="no neurorl Network"):
         load_student(teacher[1])
+
+
+def test_spiking_dqn_td_gradient_against_finite_differences():
+    """dqn.td_loss_and_grads through KernelQ (smooth spikes, output gain 3) equals finite
+    differences of the Huber TD loss."""
+    from neurorl.spiking_dqn import KernelQ
+
+    rng = np.random.default_rng(5)
+
+    def student(seed):
+        net = build_student(4, 2, (5,), seed=seed)
+        for key, value in net.params.items():
+            value[...] = rng.normal(0, 1.0 if key.endswith(".w") else 0.3, value.shape)
+        policy = StudentPolicy(net, T=5)
+        policy.kernel = net.kernel(surrogate="sigmoid", smooth=True, dtype=np.float64)
+        return policy
+
+    online, target = student(0), student(1)
+    qnet = KernelQ(online, target, q_scale=3.0)
+    batch = {"obs": rng.normal(0, 1, (4, 4)).astype(np.float32),
+             "next_obs": rng.normal(0, 1, (4, 4)).astype(np.float32),
+             "actions": np.array([0, 1, 1, 0]), "rewards": np.ones(4, np.float32),
+             "terminated": np.array([0, 0, 1, 0], np.float32)}
+    params = online.net.params
+
+    def loss():
+        return dqn.td_loss_and_grads(qnet, params, target.net.params, batch, 0.9, True)[0]
+
+    grads = dqn.td_loss_and_grads(qnet, params, target.net.params, batch, 0.9, True)[2]
+    for key, param in params.items():
+        numeric = np.zeros_like(param)
+        for i in range(param.size):
+            old = param.flat[i]
+            param.flat[i] = old + 1e-6
+            up = loss()
+            param.flat[i] = old - 1e-6
+            down = loss()
+            param.flat[i] = old
+            numeric.flat[i] = (up - down) / 2e-6
+        err = np.linalg.norm(grads[key] - numeric) / max(np.linalg.norm(numeric), 1e-12)
+        assert err < 1e-4, f"{key}: relative error {err:.2e}"
