@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from neurorl.kernel.codegen import CompiledModel, compile_model
+from neurorl.kernel.loops import LayerPlan, layer_loops
 from neurorl.kernel.memory import keep_freed_memory
 from neurorl.kernel.surrogate import Surrogate, get_surrogate
 from neurorl.network import Layer, Network, NetworkError
@@ -203,10 +204,14 @@ class Kernel:
         return init
 
     def _param_args(self, layer: Layer) -> tuple:
+        """Parameters in the step functions' order: arrays (n,), or scalars of ``dtype`` (numpy
+        scalars, not 0-d arrays, whose arithmetic is several times slower)."""
         values = self.net.parameter_values(layer)
-        return tuple(
-            np.asarray(values[p], dtype=self.dtype) for p in self.compiled[layer.name].params
-        )
+        args = []
+        for p in self.compiled[layer.name].params:
+            value = np.asarray(values[p], dtype=self.dtype)
+            args.append(value if value.ndim else self.dtype.type(value))
+        return tuple(args)
 
     def _presynaptic(self, conn, inputs, traces) -> np.ndarray:
         """What ``conn`` transmits per step (T, B, n_pre).
@@ -234,73 +239,69 @@ class Kernel:
             store[conn.target] = store[conn.target] + drive if conn.target in store else drive
         return event_in, summed_in
 
+    def _plan(self, layer: Layer, for_backward: bool, g_ends=(), g_spike_ext=False) -> LayerPlan:
+        cm = self.compiled[layer.name]
+        incoming = [c for c in self.incoming[layer.name] if c.pre is not layer]
+        recurrent = [c for c in self.incoming[layer.name] if c.pre is layer]
+        event_vars = tuple(
+            v
+            for v in cm.state
+            if any(c.target == v and c.coupling == "event" for c in self.incoming[layer.name])
+        )
+        driven = {c.target for c in incoming}
+        return LayerPlan(
+            model=cm,
+            ext_summed=tuple(v for v in cm.summed if v in driven),
+            rec_summed=tuple(c.target for c in recurrent if c.coupling == "summed"),
+            event_vars=event_vars,
+            ext_event=tuple(v for v in event_vars if v in driven),
+            rec_event=tuple(c.target for c in recurrent if c.coupling == "event"),
+            out_var=layer.model.output,
+            kept=cm.state
+            if for_backward
+            else tuple(v for v in cm.state if v in self._read_by_others(layer)),
+            for_backward=for_backward,
+            smooth=self.smooth,
+            detach_reset=self.detach_reset,
+            g_ends=tuple(g_ends),
+            g_spike_ext=g_spike_ext,
+        )
+
+    def _recurrent(self, layer: Layer, coupling: str) -> list[np.ndarray]:
+        return [
+            self.params[c.key]
+            for c in self.incoming[layer.name]
+            if c.pre is layer and c.coupling == coupling
+        ]
+
     def _layer_forward(
         self, layer, init, event_in, summed_in, T, B, t0, for_backward=True
     ) -> LayerTrace:
         cm = self.compiled[layer.name]
-        P = self._param_args(layer)
-        dt = self.dtype.type(self.net.dt_seconds)
+        plan = self._plan(layer, for_backward)
+        forward, _ = layer_loops(plan)
         shape = (B, layer.size)
-        incoming = self.incoming[layer.name]
-        rec_event = [c for c in incoming if c.recurrent and c.coupling == "event"]
-        rec_summed = [c for c in incoming if c.recurrent and c.coupling == "summed"]
-        event_vars = sorted({c.target for c in incoming if c.coupling == "event"})
-        kept = set(cm.state) if for_backward else self._read_by_others(layer)
-        ends = {v: [init[v]] for v in cm.state if v in kept}
-        updated = {v: [] for v in cm.state}
-        pre_reset = {v: [] for v in event_vars}
-        summed = {v: [] for v in cm.summed}
-        spikes, hs = [], []
-        index = {v: n for n, v in enumerate(cm.state)}
-        out_var = layer.model.output
-        constant = {v: np.full(shape, init[v], self.dtype) for v in cm.summed if v not in summed_in}
-        S = [init[v] for v in cm.state]
-        for k in range(T):
-            t = self.dtype.type(t0 + k * self.net.dt_seconds)
-            A = []
-            for var in cm.summed:
-                a = summed_in[var][k] if var in summed_in else constant[var]
-                for c in rec_summed:
-                    if c.target == var:
-                        a = a + S[index[out_var]] @ self.params[c.key]
-                if for_backward:
-                    summed[var].append(a)
-                A.append(a)
-            new = list(cm.advance(*S, *A, *P, dt, t))
-            if cm.spiking:
-                h = new.pop()
-                fired = new.pop()
-                hs.append(h)
-            for n, x in enumerate(new):
-                if not isinstance(x, np.ndarray) or x.shape != shape:  # constants, e.g. o <- 0
-                    new[n] = np.broadcast_to(np.asarray(x, self.dtype), shape).copy()
-            if for_backward:
-                for v, x in zip(cm.state, new, strict=True):
-                    updated[v].append(x)
-            if cm.spiking:
-                spike = self.surrogate.primitive(h) if self.smooth else fired.astype(self.dtype)
-                spikes.append(spike)
-            for var in event_vars:
-                x = new[index[var]]
-                if var in event_in:
-                    x = x + event_in[var][k]
-                for c in rec_event:
-                    if c.target == var:
-                        x = x + spike @ self.params[c.key]
-                new[index[var]] = x
-                if for_backward:
-                    pre_reset[var].append(x)
-            if cm.spiking and cm.reset_vars:
-                for v, e in zip(cm.reset_vars, cm.reset(spike, 1 - spike, *new, *P), strict=True):
-                    new[index[v]] = e
-            for v in ends:
-                ends[v].append(new[index[v]])
-            S = new
-        final = dict(zip(cm.state, S, strict=True))
-        if not cm.spiking:
-            return LayerTrace(ends, updated, pre_reset, summed, final)
-        h = np.stack(hs) if for_backward else None
-        return LayerTrace(ends, updated, pre_reset, summed, final, np.stack(spikes), h)
+        run = forward(
+            T,
+            [init[v] for v in cm.state],
+            [summed_in[v] for v in plan.ext_summed],
+            [np.full(shape, init[v], self.dtype) for v in cm.summed if v not in plan.ext_summed],
+            [event_in[v] for v in plan.ext_event],
+            self._recurrent(layer, "summed"),
+            self._recurrent(layer, "event"),
+            self._param_args(layer),
+            self.dtype.type(self.net.dt_seconds),
+            t0,
+            self.dtype.type,
+            self.dtype,
+            shape,
+            self.surrogate.primitive,
+        )
+        spikes = np.stack(run["spikes"]) if cm.spiking else None
+        h = np.stack(run["hs"]) if cm.spiking and for_backward else None
+        return LayerTrace(
+            run["ends"], run["updated"], run["pre_reset"], run["summed"], run["final"], spikes, h
+        )
 
     def _read_by_others(self, layer: Layer) -> set[str]:
         """State variables of ``layer`` that another layer or the output reads over time."""
@@ -363,78 +364,43 @@ class Kernel:
     def _layer_backward(self, layer, cache, g_spike_ext, g_ends_ext, grads, T, B):
         cm = self.compiled[layer.name]
         trace = cache.traces[layer.name]
-        P = self._param_args(layer)
-        dt = self.dtype.type(self.net.dt_seconds)
+        plan = self._plan(
+            layer, True, tuple(v for v in cm.state if v in g_ends_ext), g_spike_ext is not None
+        )
+        _, backward = layer_loops(plan)
         shape = (B, layer.size)
-        index = {v: n for n, v in enumerate(cm.state)}
-        incoming = self.incoming[layer.name]
-        rec_event = [c for c in incoming if c.recurrent and c.coupling == "event"]
-        rec_summed = [c for c in incoming if c.recurrent and c.coupling == "summed"]
-        event_vars = [v for v in cm.state if v in trace.pre_reset]
-        reset_vars = set(cm.reset_vars)
-        g_event = {v: [None] * T for v in event_vars}
-        g_summed = {v: [None] * T for v in cm.summed}
+        rec_event = [
+            c for c in self.incoming[layer.name] if c.pre is layer and c.coupling == "event"
+        ]
+        rec_summed = [
+            c for c in self.incoming[layer.name] if c.pre is layer and c.coupling == "summed"
+        ]
+        g_rec_event = [np.zeros_like(self.params[c.key]) for c in rec_event]
+        g_rec_summed = [np.zeros_like(self.params[c.key]) for c in rec_summed]
         g_learn = [np.zeros(shape, self.dtype) for _ in cm.learnable]
-        out_var = layer.model.output
-        zeros = np.zeros(shape, self.dtype)
-        surrogate_grad = self.surrogate.grad(trace.h) if cm.spiking else None
-        g_S = [zeros] * len(cm.state)
-        for k in range(T - 1, -1, -1):
-            t = self.dtype.type(cache.t0 + k * self.net.dt_seconds)
-            for v, g in g_ends_ext.items():
-                g_S[index[v]] = g_S[index[v]] + g[k + 1]
-            if cm.spiking:
-                spike = trace.spikes[k]
-                g_spike = zeros if g_spike_ext is None else g_spike_ext[k]
-                g_W = list(g_S)
-                if cm.reset_vars:
-                    W = [
-                        trace.pre_reset[v][k] if v in trace.pre_reset else trace.updated[v][k]
-                        for v in cm.state
-                    ]
-                    g_e = [g_S[index[v]] for v in cm.reset_vars]
-                    g_w_state, (g_spike_reset,), g_p = cm.reset_vjp(*g_e, spike, *W, *P)
-                    # the blend's VJP already holds the identity part of the reset variables
-                    g_W = [
-                        (zeros if v in reset_vars else gw)
-                        if d is None
-                        else (d if v in reset_vars else gw + d)
-                        for v, gw, d in zip(cm.state, g_W, g_w_state, strict=True)
-                    ]
-                    if not self.detach_reset and g_spike_reset is not None:
-                        g_spike = g_spike + g_spike_reset
-                    _accumulate(g_learn, g_p)
-                for v in event_vars:
-                    g_event[v][k] = g_W[index[v]]
-                for c in rec_event:
-                    g_tgt = g_W[index[c.target]]
-                    g_spike = g_spike + g_tgt @ self.params[c.key].T
-                    grads[c.key] += spike.T @ g_tgt
-                U = [trace.updated[v][k] for v in cm.state]
-                prev = [trace.ends[v][k] for v in cm.state]
-                A = [trace.summed[v][k] for v in cm.summed]
-                g_prev, g_A, g_p = cm.retreat(
-                    *g_W, g_spike, surrogate_grad[k], *U, *prev, *A, *P, dt, t
-                )
-            else:
-                for v in event_vars:
-                    g_event[v][k] = g_S[index[v]]
-                prev = [trace.ends[v][k] for v in cm.state]
-                A = [trace.summed[v][k] for v in cm.summed]
-                g_prev, g_A, g_p = cm.retreat(*g_S, *prev, *A, *P, dt, t)
-            _accumulate(g_learn, g_p)
-            g_S = [zeros if g is None else g for g in g_prev]
-            for v, g in zip(cm.summed, g_A, strict=True):
-                if g is None:
-                    continue
-                g_summed[v][k] = g
-                for c in rec_summed:
-                    if c.target == v:
-                        grads[c.key] += trace.ends[out_var][k].T @ g
-                        g_S[index[out_var]] = g_S[index[out_var]] + g @ self.params[c.key].T
-        for c in (*rec_event, *rec_summed):
-            if c.mask is not None:
-                grads[c.key] *= c.mask
+        g_event, g_summed = backward(
+            T,
+            trace.ends,
+            trace.updated,
+            trace.pre_reset,
+            trace.summed,
+            trace.spikes,
+            self.surrogate.grad(trace.h) if cm.spiking else None,
+            g_ends_ext,
+            g_spike_ext,
+            self._param_args(layer),
+            self.dtype.type(self.net.dt_seconds),
+            cache.t0,
+            self.dtype.type,
+            np.zeros(shape, self.dtype),
+            [self.params[c.key].T for c in rec_event],
+            [self.params[c.key].T for c in rec_summed],
+            g_rec_event,
+            g_rec_summed,
+            g_learn,
+        )
+        for c, g in zip((*rec_event, *rec_summed), (*g_rec_event, *g_rec_summed), strict=True):
+            grads[c.key] += g if c.mask is None else g * c.mask
         for pname, g in zip(cm.learnable, g_learn, strict=True):
             key = f"{layer.name}.{pname}"
             grads[key] += g.sum(0) if grads[key].ndim else g.sum()
@@ -448,12 +414,6 @@ def _stack(per_step: dict[str, list], shape, dtype) -> dict[str, np.ndarray]:
         zeros = np.zeros(shape, dtype)
         out[var] = np.stack([zeros if g is None else g for g in steps])
     return out
-
-
-def _accumulate(acc: list[np.ndarray], terms) -> None:
-    for a, g in zip(acc, terms, strict=True):
-        if g is not None:
-            a += g
 
 
 def _topological_order(net: Network) -> list[Layer]:

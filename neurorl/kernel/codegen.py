@@ -75,9 +75,12 @@ class CompiledModel:
     spiking: bool
     advance: object
     retreat: object
+    constant_updates: tuple[bool, ...]
+    retreat_nonzero: tuple[tuple[bool, ...], ...]
     reset_vars: tuple[str, ...]
     reset: object | None
     reset_vjp: object | None
+    reset_vjp_nonzero: tuple[tuple[bool, ...], ...]
     source: str
 
 
@@ -192,9 +195,12 @@ def _compile(equations, method, threshold, reset, params, learnable, name) -> Co
         spiking=threshold is not None,
         advance=namespace["advance"],
         retreat=namespace["retreat"],
+        constant_updates=tuple(bool(e.is_number) for e in new_exprs),
+        retreat_nonzero=out.nonzero["retreat"],
         reset_vars=reset_vars,
         reset=namespace.get("reset"),
         reset_vjp=namespace.get("reset_vjp"),
+        reset_vjp_nonzero=out.nonzero.get("reset_vjp", ()),
         source=out.source,
     )
 
@@ -324,6 +330,7 @@ class _Emitter:
     def __init__(self) -> None:
         self.printer = _Printer()
         self.chunks: list[str] = []
+        self.nonzero: dict[str, tuple[tuple[bool, ...], ...]] = {}
 
     def _body(self, exprs, names, prefix: str = "_x") -> list[str]:
         replacements, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols(prefix))
@@ -382,6 +389,7 @@ class _Emitter:
                     exprs.append(total)
                     entry.append(names[-1])
             layout.append(entry)
+        self.nonzero[fname] = tuple(tuple(e != "None" for e in entry) for entry in layout)
         lines = [f"def {fname}({', '.join(args)}):"]
         if exprs:
             lines += self._body(exprs, names)

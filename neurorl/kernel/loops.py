@@ -1,0 +1,271 @@
+"""Per-layer time loops, generated as straight-line Python for one layer's wiring.
+
+The kernel runs each layer over T steps; the work per step is a handful of numpy operations on
+(B, n) arrays, so generic bookkeeping (dictionaries, loops over variables, ``zip``) would cost as
+much as the arithmetic. :func:`layer_loops` therefore writes, once per model and wiring
+(:class:`LayerPlan`), a forward and a backward loop in which every variable is a local name and
+every connection a fixed line, around the model's compiled ``advance``/``reset``/``retreat``
+functions (:mod:`neurorl.kernel.codegen`).
+
+Within a step the forward loop follows Brian2's schedule: summed variables, state update,
+threshold, synaptic effects of this step's spikes (``on_pre``), reset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from neurorl.kernel.codegen import CompiledModel
+
+__all__ = ["LayerPlan", "layer_loops"]
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """How one layer is wired, which decides the code of its loops.
+
+    ``ext_summed``/``ext_event``: summed/event targets driven from other layers (arrays (T,B,n));
+    ``rec_summed``/``rec_event``: targets of self-connections, one entry per connection, in order;
+    ``kept``: state variables whose trajectory is recorded; ``g_ends``: variables that receive
+    gradients from outside (downstream summed connections, the loss).
+    """
+
+    model: CompiledModel
+    ext_summed: tuple[str, ...]
+    rec_summed: tuple[str, ...]
+    event_vars: tuple[str, ...]
+    ext_event: tuple[str, ...]
+    rec_event: tuple[str, ...]
+    out_var: str | None
+    kept: tuple[str, ...]
+    for_backward: bool
+    smooth: bool
+    detach_reset: bool = False
+    g_ends: tuple[str, ...] = ()
+    g_spike_ext: bool = False
+
+
+def layer_loops(plan: LayerPlan):
+    """(forward, backward) functions for ``plan`` (backward is None unless ``for_backward``)."""
+    return _compile(plan)
+
+
+@lru_cache(maxsize=256)
+def _compile(plan: LayerPlan):
+    cm = plan.model
+    source = _forward_source(plan)
+    if plan.for_backward:
+        source += "\n\n" + _backward_source(plan)
+    namespace = {
+        "np": np,
+        "advance": cm.advance,
+        "reset": cm.reset,
+        "reset_vjp": cm.reset_vjp,
+        "retreat": cm.retreat,
+    }
+    exec(compile(source, "<neurorl layer loop>", "exec"), namespace)  # noqa: S102
+    return namespace["forward"], namespace.get("backward")
+
+
+def _tuple(names) -> str:
+    names = list(names)
+    return "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
+
+
+def _forward_source(plan: LayerPlan) -> str:
+    cm = plan.model
+    P = [f"p{i}" for i in range(len(cm.params))]
+    const_summed = [v for v in cm.summed if v not in plan.ext_summed]
+    lines = [
+        "def forward(T, S, EXT_S, CONST_S, EXT_E, WRS, WRE, P, dt, t0, tt, dtype, shape, prim):",
+        f"    {_tuple(f's_{v}' for v in cm.state)} = S",
+    ]
+    if plan.ext_summed:
+        lines.append(f"    {_tuple(f'xs_{v}' for v in plan.ext_summed)} = EXT_S")
+    if const_summed:
+        lines.append(f"    {_tuple(f'cs_{v}' for v in const_summed)} = CONST_S")
+    if plan.ext_event:
+        lines.append(f"    {_tuple(f'xe_{v}' for v in plan.ext_event)} = EXT_E")
+    if plan.rec_summed:
+        lines.append(f"    {_tuple(f'wrs{i}' for i in range(len(plan.rec_summed)))} = WRS")
+    if plan.rec_event:
+        lines.append(f"    {_tuple(f'wre{i}' for i in range(len(plan.rec_event)))} = WRE")
+    if P:
+        lines.append(f"    {_tuple(P)} = P")
+    for v in plan.kept:
+        lines.append(f"    ends_{v} = [s_{v}]")
+    if plan.for_backward:
+        lines += [f"    upd_{v} = []" for v in cm.state]
+        lines += [f"    pre_{v} = []" for v in plan.event_vars]
+        lines += [f"    sum_{v} = []" for v in cm.summed]
+    if cm.spiking:
+        lines += ["    spikes = []", "    hs = []"]
+    lines.append("    for k in range(T):")
+    body = ["t = tt(t0 + k * dt)"]
+    for v in cm.summed:
+        terms = [f"xs_{v}[k]" if v in plan.ext_summed else f"cs_{v}"]
+        terms += [f"s_{plan.out_var} @ wrs{i}" for i, tv in enumerate(plan.rec_summed) if tv == v]
+        body.append(f"a_{v} = {' + '.join(terms)}")
+        if plan.for_backward:
+            body.append(f"sum_{v}.append(a_{v})")
+    args = ", ".join([*(f"s_{v}" for v in cm.state), *(f"a_{v}" for v in cm.summed), *P, "dt", "t"])
+    outs = [f"u_{v}" for v in cm.state] + (["fired", "h"] if cm.spiking else [])
+    body.append(f"{_tuple(outs)} = advance({args})")
+    for v, constant in zip(cm.state, cm.constant_updates, strict=True):
+        if constant:
+            body.append(f"u_{v} = np.full(shape, u_{v}, dtype)")
+    if plan.for_backward:
+        body += [f"upd_{v}.append(u_{v})" for v in cm.state]
+    after = {v: f"u_{v}" for v in cm.state}  # state after the synaptic effects
+    if cm.spiking:
+        body.append("spike = prim(h)" if plan.smooth else "spike = fired.astype(dtype)")
+        body += ["spikes.append(spike)", "hs.append(h)"]
+    for v in plan.event_vars:
+        terms = [f"u_{v}"]
+        if v in plan.ext_event:
+            terms.append(f"xe_{v}[k]")
+        terms += [f"spike @ wre{i}" for i, tv in enumerate(plan.rec_event) if tv == v]
+        body.append(f"w_{v} = {' + '.join(terms)}")
+        after[v] = f"w_{v}"
+        if plan.for_backward:
+            body.append(f"pre_{v}.append(w_{v})")
+    final = dict(after)
+    if cm.spiking and cm.reset_vars:
+        body.append("keep = 1 - spike")
+        reset_args = ", ".join(["spike", "keep", *(after[v] for v in cm.state), *P])
+        body.append(f"{_tuple(f'r_{v}' for v in cm.reset_vars)} = reset({reset_args})")
+        final.update({v: f"r_{v}" for v in cm.reset_vars})
+    body += [f"s_{v} = {final[v]}" for v in cm.state]
+    body += [f"ends_{v}.append(s_{v})" for v in plan.kept]
+    lines += [f"        {line}" for line in body]
+    result = {
+        "ends": "{" + ", ".join(f"{v!r}: ends_{v}" for v in plan.kept) + "}",
+        "final": "{" + ", ".join(f"{v!r}: s_{v}" for v in cm.state) + "}",
+        "updated": "{" + ", ".join(f"{v!r}: upd_{v}" for v in cm.state) + "}"
+        if plan.for_backward
+        else "{}",
+        "pre_reset": "{" + ", ".join(f"{v!r}: pre_{v}" for v in plan.event_vars) + "}"
+        if plan.for_backward
+        else "{}",
+        "summed": "{" + ", ".join(f"{v!r}: sum_{v}" for v in cm.summed) + "}"
+        if plan.for_backward
+        else "{}",
+        "spikes": "spikes" if cm.spiking else "None",
+        "hs": "hs" if cm.spiking else "None",
+    }
+    lines.append("    return {" + ", ".join(f"{k!r}: {v}" for k, v in result.items()) + "}")
+    return "\n".join(lines)
+
+
+def _backward_source(plan: LayerPlan) -> str:
+    cm = plan.model
+    P = [f"p{i}" for i in range(len(cm.params))]
+    rv_nonzero = dict(zip(("state", "spike", "learn"), cm.reset_vjp_nonzero, strict=False))
+    rt_state, rt_summed, rt_learn = cm.retreat_nonzero
+    lines = [
+        "def backward(T, ENDS, UPD, PRE, SUM, spikes, sg, G_ENDS, G_SPIKE, P, dt, t0, tt, zeros,"
+        " WRE_T, WRS_T, G_WRE, G_WRS, G_LEARN):",
+    ]
+    if P:
+        lines.append(f"    {_tuple(P)} = P")
+    for v in cm.state:
+        lines.append(f"    ends_{v} = ENDS[{v!r}]")
+        lines.append(f"    upd_{v} = UPD[{v!r}]")
+        lines.append(f"    g_{v} = zeros")
+    lines += [f"    pre_{v} = PRE[{v!r}]" for v in plan.event_vars]
+    lines += [f"    sum_{v} = SUM[{v!r}]" for v in cm.summed]
+    lines += [f"    gx_{v} = G_ENDS[{v!r}]" for v in plan.g_ends]
+    if plan.rec_event:
+        lines.append(f"    {_tuple(f'wret{i}' for i in range(len(plan.rec_event)))} = WRE_T")
+        lines.append(f"    {_tuple(f'gwre{i}' for i in range(len(plan.rec_event)))} = G_WRE")
+    if plan.rec_summed:
+        lines.append(f"    {_tuple(f'wrst{i}' for i in range(len(plan.rec_summed)))} = WRS_T")
+        lines.append(f"    {_tuple(f'gwrs{i}' for i in range(len(plan.rec_summed)))} = G_WRS")
+    if cm.learnable:
+        lines.append(f"    {_tuple(f'gl{i}' for i in range(len(cm.learnable)))} = G_LEARN")
+    lines += [f"    gev_{v} = [None] * T" for v in plan.event_vars]
+    lines += [f"    gsm_{v} = [None] * T" for v in cm.summed]
+    lines.append("    for k in range(T - 1, -1, -1):")
+    body = ["t = tt(t0 + k * dt)"]
+    body += [f"g_{v} = g_{v} + gx_{v}[k + 1]" for v in plan.g_ends]
+    gw = {v: f"g_{v}" for v in cm.state}  # gradient on the state after the synaptic effects
+    if cm.spiking:
+        body.append("spike = spikes[k]")
+        body.append("g_spike = G_SPIKE[k]" if plan.g_spike_ext else "g_spike = zeros")
+        after = [f"pre_{v}[k]" if v in plan.event_vars else f"upd_{v}[k]" for v in cm.state]
+        if cm.reset_vars:
+            d_state = [f"rd_{v}" for v in cm.state]
+            d_learn = [f"rl{i}" for i in range(len(cm.learnable))]
+            args = ", ".join([*(f"g_{v}" for v in cm.reset_vars), "spike", *after, *P])
+            body.append(
+                f"{_tuple(d_state)}, (g_spike_reset,), {_tuple(d_learn)} = reset_vjp({args})"
+            )
+            for v, nonzero in zip(cm.state, rv_nonzero["state"], strict=True):
+                if v in cm.reset_vars:  # the blend's VJP holds the identity part too
+                    gw[v] = f"rd_{v}" if nonzero else "zeros"
+                elif nonzero:
+                    body.append(f"gw_{v} = g_{v} + rd_{v}")
+                    gw[v] = f"gw_{v}"
+            if rv_nonzero["spike"][0] and not plan.detach_reset:
+                body.append("g_spike = g_spike + g_spike_reset")
+            for i, nonzero in enumerate(rv_nonzero["learn"]):
+                if nonzero:
+                    body.append(f"gl{i} += rl{i}")
+        for v in plan.event_vars:
+            body.append(f"gev_{v}[k] = {gw[v]}")
+        for i, v in enumerate(plan.rec_event):
+            body.append(f"g_spike = g_spike + {gw[v]} @ wret{i}")
+            body.append(f"gwre{i} += spike.T @ {gw[v]}")
+        args = ", ".join(
+            [
+                *(gw[v] for v in cm.state),
+                "g_spike",
+                "sg[k]",
+                *(f"upd_{v}[k]" for v in cm.state),
+                *(f"ends_{v}[k]" for v in cm.state),
+                *(f"sum_{v}[k]" for v in cm.summed),
+                *P,
+                "dt",
+                "t",
+            ]
+        )
+    else:
+        for v in plan.event_vars:
+            body.append(f"gev_{v}[k] = g_{v}")
+        args = ", ".join(
+            [
+                *(f"g_{v}" for v in cm.state),
+                *(f"ends_{v}[k]" for v in cm.state),
+                *(f"sum_{v}[k]" for v in cm.summed),
+                *P,
+                "dt",
+                "t",
+            ]
+        )
+    outs = [
+        _tuple(f"gp_{v}" for v in cm.state),
+        _tuple(f"ga_{v}" for v in cm.summed),
+        _tuple(f"gu{i}" for i in range(len(cm.learnable))),
+    ]
+    body.append(f"{', '.join(outs)} = retreat({args})")
+    for i, nonzero in enumerate(rt_learn):
+        if nonzero:
+            body.append(f"gl{i} += gu{i}")
+    for v, nonzero in zip(cm.state, rt_state, strict=True):
+        body.append(f"g_{v} = gp_{v}" if nonzero else f"g_{v} = zeros")
+    for v, nonzero in zip(cm.summed, rt_summed, strict=True):
+        if not nonzero:
+            continue
+        body.append(f"gsm_{v}[k] = ga_{v}")
+        for i, tv in enumerate(plan.rec_summed):
+            if tv == v:
+                body.append(f"gwrs{i} += ends_{plan.out_var}[k].T @ ga_{v}")
+                body.append(f"g_{plan.out_var} = g_{plan.out_var} + ga_{v} @ wrst{i}")
+    lines += [f"        {line}" for line in body]
+    events = "{" + ", ".join(f"{v!r}: gev_{v}" for v in plan.event_vars) + "}"
+    summed = "{" + ", ".join(f"{v!r}: gsm_{v}" for v in cm.summed) + "}"
+    lines.append(f"    return {events}, {summed}")
+    return "\n".join(lines)
