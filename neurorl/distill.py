@@ -335,10 +335,10 @@ def collect(
 class DistillResult:
     """What :func:`distill` returns: the folded student and per-epoch metrics.
 
-    ``metrics`` rows: epoch, env_steps, grad_steps, wall_s, beta, loss, agreement (with the
-    teacher's greedy action on the epoch's minibatches), eval_return (mean of ``eval_episodes``),
-    spikes_per_decision. ``epochs_to_target``/``steps_to_target``: the first epoch (and env steps
-    by then) whose evaluation reached the target, None if none did.
+    ``metrics`` rows: epoch, env_steps, grad_steps, wall_s (evaluations excluded), beta, loss,
+    agreement (with the teacher's greedy action on the epoch's minibatches), eval_return (mean of
+    ``eval_episodes``), spikes_per_decision. ``epochs_to_target``/``steps_to_target``: the first
+    epoch (and env steps by then) whose evaluation reached the target, None if none did.
     """
 
     policy: StudentPolicy
@@ -403,7 +403,7 @@ def distill(
     metrics: list[dict[str, float]] = []
     final_returns = np.zeros(0)
     epochs_to_target = steps_to_target = None
-    grad_steps = 0
+    grad_steps, eval_s = 0, 0.0
     bar = tqdm(range(1, cfg.max_epochs + 1), desc=f"SDN {cfg.env_id}", unit="epoch",
                disable=not progress, dynamic_ncols=True)
     for epoch in bar:
@@ -431,14 +431,16 @@ def distill(
             losses.append(loss * len(idx))
             agree.append(np.sum(z.argmax(1) == buffer.q[idx].argmax(1)))
 
-        # -- greedy evaluation, early stop (confirmed on more episodes)
+        # -- greedy evaluation, early stop (confirmed on more episodes); wall_s leaves it out
+        t_eval = time.perf_counter()
         returns = dqn.evaluate(student, cfg.env_id, cfg.eval_episodes, cfg.eval_seed)
+        spikes = float(student.spikes_per_decision(buffer.obs[:256]).mean())
         row = {
             "epoch": epoch, "env_steps": env_steps, "grad_steps": grad_steps,
-            "wall_s": time.perf_counter() - t0, "beta": beta,
+            "wall_s": t_eval - t0 - eval_s, "beta": beta,
             "loss": float(np.sum(losses) / buffer.size), "agreement": float(np.sum(agree))
             / buffer.size, "eval_return": float(returns.mean()),
-            "spikes_per_decision": float(student.spikes_per_decision(buffer.obs[:256]).mean()),
+            "spikes_per_decision": spikes,
         }
         metrics.append(row)
         bar.set_postfix(KL=f"{row['loss']:.4f}", agree=f"{row['agreement']:.3f}",
@@ -456,6 +458,7 @@ def distill(
                 if final_returns.mean() >= cfg.target_return:
                     break
                 final_returns = np.zeros(0)
+        eval_s += time.perf_counter() - t_eval
     bar.close()
     envs.close()
 

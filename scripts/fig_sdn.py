@@ -284,7 +284,7 @@ def main(argv=None) -> int:
     if args.quick:
         widths, taus, Ts, sweep_seeds = [4, 8, 16], [1.0, 5.0, 20.0], [2, 8], [0]
     else:
-        widths, taus, Ts, sweep_seeds = [2, 4, 8, 16, 32], [1.0, 2.0, 5.0, 10.0, 20.0], \
+        widths, taus, Ts, sweep_seeds = [1, 2, 4, 8, 16, 32], [1.0, 2.0, 5.0, 10.0, 20.0], \
             [1, 2, 4, 8, 16], [0, 1, 2]
     rows = sweeps(teacher, widths, taus, Ts, sweep_seeds, 30, states, log)
     write_csv(out / "sdn_sweeps.csv", rows)
