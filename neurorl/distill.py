@@ -410,9 +410,9 @@ def distill(
     final_returns = np.zeros(0)
     epochs_to_target = steps_to_target = None
     grad_steps, eval_s = 0, 0.0
-    bar = tqdm(range(1, cfg.max_epochs + 1), desc=f"SDN {cfg.env_id}", unit="epoch",
+    bar = tqdm(total=cfg.max_epochs, desc=f"SDN {cfg.env_id}", unit="epoch",
                disable=not progress, dynamic_ncols=True)
-    for epoch in bar:
+    for epoch in range(1, cfg.max_epochs + 1):
         # -- DAgger: more states, from the teacher (β) and from the student (1 − β)
         beta = dqn.linear_schedule(cfg.beta_start, cfg.beta_end, cfg.beta_epochs, epoch - 1)
         if epoch > 1 and cfg.steps_per_epoch > 0:
@@ -451,6 +451,7 @@ def distill(
         metrics.append(row)
         bar.set_postfix(KL=f"{row['loss']:.4f}", agree=f"{row['agreement']:.3f}",
                         ret=f"{row['eval_return']:.1f}", refresh=False)
+        bar.update(1)
         if out is not None:
             student.save(out / STUDENT_FILE, {"env": cfg.env_id, "epoch": epoch,
                                               "config": asdict(cfg)})
