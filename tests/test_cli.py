@@ -53,4 +53,11 @@ def test_unknown_config_key_is_reported(capsys):
 
 def test_subcommands_are_registered():
     names = set(cli.COMMANDS)
-    assert {"train-teacher", "evaluate"} <= names and "demo" not in names
+    assert {"train-teacher", "evaluate", "convert", "energy", "demo"} <= names
+    parser = cli.build_parser()
+    for name in names:  # every subcommand builds its arguments and has a help line
+        assert parser.parse_args([name, *_required(name)]).command == name
+
+
+def _required(name: str) -> list[str]:
+    return ["x.npz"] if name in ("evaluate", "convert", "energy") else []
