@@ -135,6 +135,7 @@ class Kernel:
         if output[1] != "spike" and output[1] not in self.compiled[layer.name].state:
             raise NetworkError(f"output {output[1]!r} is not a state variable of {layer.name}")
         self.incoming = {la.name: [c for c in net.connections if c.post is la] for la in self.order}
+        self._plans: dict[tuple, LayerPlan] = {}
         self.outgoing = {
             la.name: [c for c in net.connections if c.pre is la] for la in net.layers.values()
         }
@@ -232,14 +233,25 @@ class Kernel:
         for conn in self.incoming[layer.name]:
             if conn.recurrent:
                 continue
-            pre = self._presynaptic(conn, inputs, traces)
+            pre = self._presynaptic(conn, inputs, traces).reshape(T * B, -1)
             weights = conn.dense(self.params[conn.key])
-            drive = (pre.reshape(T * B, -1) @ weights).reshape(T, B, layer.size)
+            active = _active_columns(pre, conn)
+            if active is None:
+                drive = pre @ weights
+            else:  # only neurons that spiked in this batch contribute
+                drive = pre[:, active] @ weights[active]
+            drive = drive.reshape(T, B, layer.size)
             store = event_in if conn.coupling == "event" else summed_in
             store[conn.target] = store[conn.target] + drive if conn.target in store else drive
         return event_in, summed_in
 
     def _plan(self, layer: Layer, for_backward: bool, g_ends=(), g_spike_ext=False) -> LayerPlan:
+        key = (layer.name, for_backward, tuple(g_ends), g_spike_ext)
+        if key not in self._plans:
+            self._plans[key] = self._make_plan(layer, for_backward, g_ends, g_spike_ext)
+        return self._plans[key]
+
+    def _make_plan(self, layer: Layer, for_backward: bool, g_ends, g_spike_ext) -> LayerPlan:
         cm = self.compiled[layer.name]
         incoming = [c for c in self.incoming[layer.name] if c.pre is not layer]
         recurrent = [c for c in self.incoming[layer.name] if c.pre is layer]
@@ -344,8 +356,13 @@ class Kernel:
                 if conn.recurrent:
                     continue
                 g_in = (g_event if conn.coupling == "event" else g_summed)[conn.target]
-                pre = self._presynaptic(conn, cache.inputs, cache.traces)
-                gw = pre.reshape(T * B, -1).T @ g_in.reshape(T * B, -1)
+                pre = self._presynaptic(conn, cache.inputs, cache.traces).reshape(T * B, -1)
+                active = _active_columns(pre, conn)
+                if active is None:
+                    gw = pre.T @ g_in.reshape(T * B, -1)
+                else:  # rows of silent neurons are zero
+                    gw = np.zeros((pre.shape[1], g_in.shape[-1]), self.dtype)
+                    gw[active] = pre[:, active].T @ g_in.reshape(T * B, -1)
                 grads[conn.key] += conn.fold(gw)
                 if conn.pre.is_input:
                     continue
@@ -414,6 +431,15 @@ def _stack(per_step: dict[str, list], shape, dtype) -> dict[str, np.ndarray]:
         zeros = np.zeros(shape, dtype)
         out[var] = np.stack([zeros if g is None else g for g in steps])
     return out
+
+
+def _active_columns(pre: np.ndarray, conn) -> np.ndarray | None:
+    """Presynaptic neurons that spiked at least once in ``pre`` (rows: steps x batch), when
+    skipping the silent ones saves work (event coupling from a spiking layer, < half active)."""
+    if conn.coupling != "event" or conn.pre.is_input:
+        return None
+    active = np.flatnonzero(pre.any(axis=0))
+    return active if len(active) < pre.shape[1] // 2 else None
 
 
 def _topological_order(net: Network) -> list[Layer]:

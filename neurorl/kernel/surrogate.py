@@ -27,7 +27,10 @@ class Surrogate:
         """d primitive / dh at ``h`` (same shape and dtype as ``h``)."""
         a = self.width
         if self.name == "atan":  # SpikingJelly ATan: alpha/2 / (1 + (pi/2 alpha h)^2)
-            return (a / 2) / (1 + (np.pi / 2 * a * h) ** 2)
+            x = h * (np.pi / 2 * a)
+            np.multiply(x, x, out=x)
+            x += 1
+            return np.divide(a / 2, x, out=x)
         if self.name == "sigmoid":  # alpha s (1 - s)
             s = 1 / (1 + np.exp(-a * h))
             return a * s * (1 - s)
