@@ -370,40 +370,6 @@ class ReplayBuffer:
 # --------------------------------------------------------------------------------------------
 # one gradient step
 # --------------------------------------------------------------------------------------------
-class FusedAdam(Adam):
-    """:class:`neurorl.optim.Adam` over one flat float32 buffer, updated in place in float32.
-
-    Same update and ``state_dict`` as ``Adam({"all": flat})``; the step reuses one scratch array
-    instead of allocating temporaries, and keeps every scalar a Python float so nothing is
-    promoted to float64.
-    """
-
-    def __init__(self, flat: np.ndarray, lr: float, eps: float = 1e-8) -> None:
-        super().__init__({"all": flat}, lr=lr, eps=eps)
-        self._tmp = np.empty_like(flat)
-
-    def step(self, grads: dict[str, np.ndarray]) -> None:
-        """One Adam update with ``grads["all"]`` (same shape as the flat buffer)."""
-        g = grads["all"]
-        p, m, v, tmp = self.params["all"], self.m["all"], self.v["all"], self._tmp
-        self.t += 1
-        c1 = 1.0 - self.beta1**self.t
-        c2 = 1.0 - self.beta2**self.t
-        step_size = float(self.lr * c2**0.5 / c1)
-        m *= self.beta1
-        np.multiply(g, 1.0 - self.beta1, out=tmp)
-        m += tmp
-        v *= self.beta2
-        np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - self.beta2
-        v += tmp
-        np.sqrt(v, out=tmp)
-        tmp += float(self.eps * c2**0.5)
-        np.divide(m, tmp, out=tmp)
-        tmp *= step_size
-        p -= tmp
-
-
 def flat_parameters(shapes: dict[str, tuple[int, ...]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """One float32 buffer and per-name views into it (so Adam and clipping run on one array)."""
     sizes = [int(np.prod(s)) for s in shapes.values()]
@@ -537,7 +503,7 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> Train
     for k, v in net.init(rng, cfg.init).items():
         params[k][...] = v
     flat_target[...] = flat
-    opt = FusedAdam(flat, lr=cfg.lr, eps=cfg.adam_eps)
+    opt = Adam({"all": flat}, lr=cfg.lr, eps=cfg.adam_eps)
     q = QNetwork(net, params, obs_scale, {"env": cfg.env_id, "config": asdict(cfg)})
 
     # -- replay buffer
@@ -888,6 +854,5 @@ __all__ = [
     "plot_learning_curve",
     "td_loss_and_grads",
     "td_targets",
-    "FusedAdam",
     "train",
 ]

@@ -57,24 +57,38 @@ class Adam:
         self.t = 0
         self.m = {k: np.zeros_like(p) for k, p in params.items()}
         self.v = {k: np.zeros_like(p) for k, p in params.items()}
+        self._scratch: dict[str, np.ndarray] = {}
 
     def step(self, grads: Params) -> None:
-        """One Adam update with ``grads`` (keys of ``params``; missing keys stay frozen)."""
+        """One Adam update with ``grads`` (keys of ``params``; missing keys stay frozen).
+
+        Works in place with one scratch array per parameter and Python-float scalars, so float32
+        parameters are updated in float32 without temporaries.
+        """
         self.t += 1
         c1 = 1.0 - self.beta1**self.t
         c2 = 1.0 - self.beta2**self.t
-        # Python floats, so that float32 parameters are updated in float32
         step_size = float(self.lr * np.sqrt(c2) / c1)
         eps = float(self.eps * np.sqrt(c2))
         for k, g in grads.items():
             p, m, v = self.params[k], self.m[k], self.v[k]
+            tmp = self._scratch.get(k)
+            if tmp is None or tmp.shape != p.shape or tmp.dtype != p.dtype:
+                tmp = self._scratch[k] = np.empty_like(p)
             if self.weight_decay:
                 g = g + self.weight_decay * p
             m *= self.beta1
-            m += (1.0 - self.beta1) * g
+            np.multiply(g, 1.0 - self.beta1, out=tmp)
+            m += tmp
             v *= self.beta2
-            v += (1.0 - self.beta2) * (g * g)
-            p -= step_size * m / (np.sqrt(v) + eps)
+            np.multiply(g, g, out=tmp)
+            tmp *= 1.0 - self.beta2
+            v += tmp
+            np.sqrt(v, out=tmp)
+            tmp += eps
+            np.divide(m, tmp, out=tmp)
+            tmp *= step_size
+            p -= tmp
 
     def state_dict(self) -> dict[str, np.ndarray | float | int]:
         """Moments and step count as arrays/numbers (keys ``m/<name>``, ``v/<name>``, ``t``)."""
