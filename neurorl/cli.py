@@ -7,6 +7,7 @@ Each subcommand is two small functions — ``_args_<name>(parser)`` adds its arg
     neurorl train-teacher --env CartPole-v1 --steps 50000 --seed 0 --out runs/teacher
     neurorl evaluate runs/teacher/teacher.npz --episodes 100
     neurorl convert runs/teacher/teacher.npz --percentile 99.9 --T 100 --backend brian2
+    neurorl distill runs/teacher/teacher.npz --tau 5 --hidden 16 --T 8 --out runs/sdn
     neurorl energy runs/sdn/student.npz --profile nc64c --profile loihi
     neurorl demo
 """
@@ -65,7 +66,8 @@ def _args_train_teacher(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def _parse_sets(items: Sequence[str]) -> dict[str, Any]:
+def parse_sets(items: Sequence[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings (VALUE in JSON, or a bare string) -> dict; used by every ``--set``."""
     out: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -81,7 +83,7 @@ def _parse_sets(items: Sequence[str]) -> dict[str, Any]:
 def _run_train_teacher(args: argparse.Namespace) -> int:
     from neurorl import dqn
 
-    overrides = _parse_sets(args.set)
+    overrides = parse_sets(args.set)
     for key, value in (
         ("total_steps", args.steps),
         ("num_envs", args.num_envs),
@@ -238,6 +240,20 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+# distill
+# --------------------------------------------------------------------------------------------
+def _args_distill(p: argparse.ArgumentParser) -> None:
+    from neurorl.distill import add_distill_arguments
+
+    add_distill_arguments(p)
+
+
+def _run_distill(args: argparse.Namespace) -> int:
+    from neurorl.distill import distill_command
+
+    return distill_command(args)
+
+# --------------------------------------------------------------------------------------------
 # energy
 # --------------------------------------------------------------------------------------------
 def _args_energy(p: argparse.ArgumentParser) -> None:
@@ -264,6 +280,8 @@ COMMANDS: dict[str, Command] = {
         _args_convert,
         _run_convert,
     ),
+    "distill": ("distil a spiking student from a DQN teacher (SDN)", _args_distill,
+                _run_distill),
     "energy": ("chip latency and energy per decision, next to the DNN", _args_energy, _run_energy),
     "demo": ("the whole pipeline on CartPole in a few minutes", _args_demo, _run_demo),
 }
