@@ -107,3 +107,11 @@ def test_convert_command_prints_and_writes_the_report(teacher, tmp_path, capsys)
     assert 0.0 <= report["conversion_rate_robust"] <= 1.0 and report["spikes_per_decision"] > 0
     assert "conversion_rate_robust" in capsys.readouterr().out
     assert main(["convert", str(tmp_path / "missing.npz")]) == 2
+
+
+def test_closed_loop_episodes_in_one_call_equal_separate_calls(teacher, states):
+    snn = C.convert(teacher, states)
+    together = C.play_brian2(snn, "CartPole-v1", T=10, episodes=2, seed=7)
+    apart = [C.play_brian2(snn, "CartPole-v1", T=10, episodes=1, seed=7 + i)[0] for i in range(2)]
+    for a, b in zip(together, apart, strict=True):
+        assert a.actions == b.actions and a.total_reward == b.total_reward

@@ -161,11 +161,11 @@ def _decision_operation(
     dt = net.dt * brian2.ms
     inputs = objs.groups[net.inputs[0].name]
     seen = {name: np.array(mon.count, dtype=float) for name, mon in spike_mons.items()}
-    current = {"obs": obs}
+    current = {"obs": obs, "started": False}  # Brian2's clock runs on across episodes
 
     @brian2.network_operation(dt=T * dt, when="start", order=-100)
-    def decide(t):
-        if int(round(float(t / dt))) > 0:
+    def decide():
+        if current["started"]:
             action = readout(_window(objs, net, spike_mons, state_mons, seen, T))
             ep.observations.append(np.asarray(current["obs"]))
             ep.actions.append(action)
@@ -180,6 +180,7 @@ def _decision_operation(
                 for var, value in net.initial_state(layer).items():
                     setattr(group, f"{var}_", value)
         inputs.x_ = preprocess(current["obs"])
+        current["started"] = True
 
     return decide
 
