@@ -6,9 +6,15 @@
 3. Conversion (Tan et al. 2021): convert the teacher into an IF network, measure the conversion
    rate for both readouts against T, check that Brian2 (batch replay and closed loop) takes the
    kernel's actions, and play greedy episodes with the SNN.
+4. Distillation (SDN): distil a small LIF student from the teacher at high temperature, play it
+   in Brian2 closed loop and check that it takes the kernel's actions.
+5. Chip: map the student onto the nc64c and Loihi profiles and report latency and energy per
+   decision next to the teacher DNN on a 45 nm CPU (nc64c figures are assumptions, see
+   ``neurorl/hardware/profiles/nc64c.toml``).
 
 Writes ``runs/demo/``: ``report.json`` and, per stage, the PNG figures with the CSV they were
-drawn from (``training``, ``decision``, ``teacher/learning_curve``, ``conversion``).
+drawn from (``training``, ``decision``, ``teacher/learning_curve``, ``conversion``,
+``distillation`` with ``sdn/metrics.csv``) and the chip reports ``chip_<profile>.json``.
 """
 
 from __future__ import annotations
@@ -198,6 +204,92 @@ def run_conversion_stage(out_dir: Path, teacher, env_id: str, seed: int) -> dict
     }
 
 
+def run_distillation_stage(out_dir: Path, teacher, env_id: str, seed: int):
+    """Distil a 16-neuron LIF student; returns (student policy, report)."""
+    from neurorl import distill
+
+    cfg = distill.DistillConfig(env_id=env_id, seed=seed, final_eval_episodes=20, max_epochs=30)
+    result = distill.distill(teacher, cfg, out_dir / "sdn")
+    print(f"Brian2 closed loop of the student, one episode of {env_id} ...")
+    (episode,) = distill.play_brian2(result.policy, env_id, episodes=1, seed=seed + 3)
+    replay = result.policy.act(np.stack(episode.observations))
+    _write_distillation(out_dir, result.metrics)
+    return result.policy, {
+        "student": f"{'-'.join(str(h) for h in cfg.hidden)} LIF, T={cfg.T}, tau={cfg.tau}",
+        "parameters": result.n_params,
+        "teacher_parameters": result.teacher_params,
+        "fewer_parameters_than_teacher": round(result.teacher_params / result.n_params, 1),
+        "epochs": result.epochs,
+        "epochs_to_475": result.epochs_to_target,
+        "env_steps": result.env_steps,
+        "greedy_return_20_episodes": result.final_return,
+        "brian2_closed_loop_return": episode.total_reward,
+        "brian2_closed_loop_env_steps_per_s": round(episode.length / episode.seconds, 1),
+        "closed_loop_actions_equal_kernel": bool(np.array_equal(replay, episode.actions)),
+    }
+
+
+def run_chip_stage(out_dir: Path, policy, teacher, env_id: str, seed: int) -> dict:
+    """Latency and energy per decision of the student on nc64c and Loihi, the DNN on a CPU."""
+    from neurorl.dqn import collect_states
+    from neurorl.hardware.estimate import estimate
+
+    obs = collect_states(teacher, env_id, 32, seed=seed + 4)
+    inputs = np.asarray(policy.inputs(obs), dtype=float)
+    report = {}
+    for profile in ("nc64c", "loihi"):
+        chip = estimate(
+            policy.net,
+            inputs,
+            profile,
+            dnn=teacher,
+            dnn_profiles=("cpu_45nm",),
+            label=f"SDN student on {env_id}",
+        )
+        chip.save_json(out_dir / f"chip_{profile}.json")
+        ratio = chip.ratios()["cpu_45nm"]
+        report[profile] = {
+            "cores": chip.mapping.get("cores_used"),
+            "latency_per_decision_us": round(chip.latency_decision_s * 1e6, 3),
+            "energy_per_decision_nJ": round(chip.total_pj * 1e-3, 3),
+            "dnn_cpu_45nm_energy_nJ": round(chip.dnn[0].total_pj * 1e-3, 3),
+            "dnn_over_snn_energy": round(ratio["dnn_over_snn_total"], 2),
+            "dnn_over_snn_energy_without_static": round(ratio["dnn_over_snn_dynamic"], 1),
+            "same_actions_as_float": chip.agreement,
+        }
+    print(chip.table())
+    return report
+
+
+def _write_distillation(out_dir: Path, metrics: list[dict]) -> None:
+    """Greedy return and agreement with the teacher per epoch (data: sdn/metrics.csv)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [m["epoch"] for m in metrics]
+    fig, ax = plt.subplots(figsize=(4.8, 3.4))
+    ax.plot(epochs, [m["eval_return"] for m in metrics], "o-", label="greedy return (10 episodes)")
+    ax.axhline(475, color="k", lw=0.8, ls=":", label="solved (475)")
+    ax.set(xlabel="epoch", ylabel="return", title="SDN: spiking student distilled from the DQN")
+    twin = ax.twinx()
+    twin.plot(
+        epochs,
+        [m["agreement"] for m in metrics],
+        "s--",
+        color="tab:orange",
+        label="agreement with teacher",
+    )
+    twin.set(ylabel="agreement with the teacher", ylim=(0, 1.02))
+    lines = ax.get_legend_handles_labels()
+    more = twin.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(out_dir / "distillation.png", dpi=120)
+    plt.close(fig)
+
+
 def _write_conversion(out_dir: Path, rows: list[dict]) -> None:
     import matplotlib
 
@@ -242,6 +334,10 @@ def main(argv: list[str] | None = None) -> dict:
     teacher, report["teacher"] = run_teacher_stage(out_dir, args.env, args.seed)
     print("\n== stage 3: convert the teacher into a spiking network (Tan et al. 2021)")
     report["conversion"] = run_conversion_stage(out_dir, teacher, args.env, args.seed)
+    print("\n== stage 4: distil a spiking student from the teacher (SDN)")
+    student, report["distillation"] = run_distillation_stage(out_dir, teacher, args.env, args.seed)
+    print("\n== stage 5: the student on neuromorphic chips, next to the DNN")
+    report["chip"] = run_chip_stage(out_dir, student, teacher, args.env, args.seed)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2))
     print("\n== report")
     for stage, values in report.items():
