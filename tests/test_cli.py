@@ -1,5 +1,6 @@
 """The neurorl command: train-teacher writes its files, evaluate reads them, errors are one line."""
 
+import argparse
 import json
 import os
 import subprocess
