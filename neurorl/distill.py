@@ -558,15 +558,9 @@ def distill_command(args: argparse.Namespace) -> int:
     env_id = args.env or teacher.meta.get("env")
     if not env_id:
         raise ValueError(f"{args.teacher}: no environment stored; pass --env")
-    overrides: dict[str, Any] = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set {item!r}: expected KEY=VALUE")
-        try:
-            overrides[key.replace("-", "_")] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[key.replace("-", "_")] = value
+    from neurorl.cli import parse_sets
+
+    overrides: dict[str, Any] = parse_sets(args.set)
     overrides.update(env_id=env_id, tau=args.tau, hidden=tuple(args.hidden), T=args.T,
                      max_epochs=args.epochs, seed=args.seed)
     if args.lr is not None:
