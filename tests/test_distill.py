@@ -27,11 +27,9 @@ ENV = "CartPole-v1"
 
 
 @pytest.fixture(scope="module")
-def teacher(tmp_path_factory):
-    """A CartPole DQN teacher trained once for this module: (QNetwork, path of teacher.npz)."""
-    out = tmp_path_factory.mktemp("teacher")
-    res = dqn.train(dqn.preset_config(ENV, seed=0), out, progress=False)
-    return res.q, out / dqn.TEACHER_FILE
+def teacher(cartpole_run):
+    """The session's CartPole teacher (tests/conftest.py): (QNetwork, path of teacher.npz)."""
+    return cartpole_run.q, cartpole_run.out_dir / dqn.TEACHER_FILE
 
 
 @pytest.fixture(scope="module")
