@@ -281,9 +281,10 @@ def main(argv=None) -> int:
         w = csv.DictWriter(fh, fieldnames=fields)
         w.writeheader()
         w.writerows(rows)
+    caveat = ("" if s_status.startswith("trained") else
+              "; its activity, and so its energy, will change when a trained student replaces it")
     footnote = (
-        f"* {s_status}; its activity, and so its energy, will change when a "
-        "trained student replaces it.\n"
+        f"* SDN student: {s_status}{caveat}.\n"
         f"Converted SNN: neurorl.convert of the teacher (percentile 99.9, IF, T = 100); "
         f"its float actions agree with the teacher's on {rate:.0%} of the "
         f"{len(obs)} observations ({source}).\n"
