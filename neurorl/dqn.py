@@ -522,6 +522,13 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> Train
     loss = mean_q = float("nan")
     t0, t_post = time.perf_counter(), 0.0
     start_iter = iteration
+
+    def save_progress() -> None:
+        """The resume state and the metrics CSV, as they stand now."""
+        _save_state(out / STATE_FILE, cfg, iteration, obs, rng, envs, flat, flat_target, opt, rb,
+                    episodes)
+        _write_metrics(out / METRICS_FILE, episodes)
+
     bar = tqdm(
         total=n_iters * n_env,
         initial=iteration * n_env,
@@ -594,20 +601,7 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> Train
             and (step // cfg.checkpoint_every > (step - n_env) // cfg.checkpoint_every)
             and iteration < n_iters
         ):
-            _save_state(
-                out / STATE_FILE,
-                cfg,
-                iteration,
-                obs,
-                rng,
-                envs,
-                flat,
-                flat_target,
-                opt,
-                rb,
-                episodes,
-            )
-            _write_metrics(out / METRICS_FILE, episodes)
+            save_progress()
             if on_checkpoint is not None:
                 on_checkpoint(step)
         bar.update(n_env)
@@ -631,22 +625,11 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> Train
     metrics = _metrics_arrays(episodes)
     q.meta.update(step=iteration * n_env, seed=cfg.seed)
     if out is not None:
-        if cfg.checkpoint_every:  # a resume from here has nothing left to do (or, after a time
-            _save_state(
-                out / STATE_FILE,
-                cfg,
-                iteration,
-                obs,
-                rng,
-                envs,
-                flat,
-                flat_target,
-                opt,
-                rb,
-                episodes,
-            )  # limit, continues)
+        if cfg.checkpoint_every:  # a resume from here has nothing left to do (or continues
+            save_progress()  # after a time limit)
+        else:
+            _write_metrics(out / METRICS_FILE, episodes)
         q.save(out / TEACHER_FILE)
-        _write_metrics(out / METRICS_FILE, episodes)
     envs.close()
     done = (iteration - start_iter) * n_env
     return TrainResult(q, metrics, iteration * n_env, wall, done / max(wall, 1e-9), out)
