@@ -123,15 +123,22 @@ def _args_evaluate(p: argparse.ArgumentParser) -> None:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from neurorl import dqn
 
-    q = dqn.load_teacher(args.checkpoint)
-    env_id = args.env or q.meta.get("env")
-    if not env_id:
-        raise ValueError(f"{args.checkpoint}: no environment stored; pass --env")
+    q, env_id = load_teacher_and_env(args.checkpoint, args.env)
     options = q.meta.get("config", {}).get("env_options", {}) if not args.env else {}
     _report_eval(q, env_id, args.episodes, args.seed, args.epsilon, options, args.json)
     return 0
+
+
+def load_teacher_and_env(path: str, env: str | None) -> tuple[Any, str]:
+    """A teacher checkpoint and its environment (``env`` overrides the one stored in it)."""
+    from neurorl import dqn
+
+    q = dqn.load_teacher(path)
+    env_id = env or q.meta.get("env")
+    if not env_id:
+        raise ValueError(f"{path}: no environment stored; pass --env")
+    return q, env_id
 
 
 def _report_eval(
@@ -199,12 +206,9 @@ def _args_convert(p: argparse.ArgumentParser) -> None:
 
 
 def _run_convert(args: argparse.Namespace) -> int:
-    from neurorl import convert, dqn
+    from neurorl import convert
 
-    teacher = dqn.load_teacher(args.checkpoint)
-    env_id = args.env or teacher.meta.get("env")
-    if not env_id:
-        raise ValueError(f"{args.checkpoint}: no environment stored; pass --env")
+    teacher, env_id = load_teacher_and_env(args.checkpoint, args.env)
     report = convert.report(
         teacher,
         env_id,

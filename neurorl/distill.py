@@ -554,11 +554,9 @@ def add_distill_arguments(p: argparse.ArgumentParser) -> None:
 
 def distill_command(args: argparse.Namespace) -> int:
     """Run ``neurorl distill``: distil, save OUT/student.npz, print the summary."""
-    teacher = dqn.load_teacher(args.teacher)
-    env_id = args.env or teacher.meta.get("env")
-    if not env_id:
-        raise ValueError(f"{args.teacher}: no environment stored; pass --env")
-    from neurorl.cli import parse_sets
+    from neurorl.cli import load_teacher_and_env, parse_sets
+
+    teacher, env_id = load_teacher_and_env(args.teacher, args.env)
 
     overrides: dict[str, Any] = parse_sets(args.set)
     overrides.update(env_id=env_id, tau=args.tau, hidden=tuple(args.hidden), T=args.T,
