@@ -123,7 +123,6 @@ def _args_evaluate(p: argparse.ArgumentParser) -> None:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-
     q, env_id = load_teacher_and_env(args.checkpoint, args.env)
     options = q.meta.get("config", {}).get("env_options", {}) if not args.env else {}
     _report_eval(q, env_id, args.episodes, args.seed, args.epsilon, options, args.json)

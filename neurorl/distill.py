@@ -72,6 +72,14 @@ READOUT = "readout"
 # --------------------------------------------------------------------------------------------
 # configuration
 # --------------------------------------------------------------------------------------------
+def hidden_widths(hidden: int | tuple[int, ...]) -> tuple[int, ...]:
+    """Hidden layer widths as a tuple of positive ints (one int is one layer)."""
+    widths = (hidden,) if isinstance(hidden, int) else tuple(int(h) for h in hidden)
+    if not widths or min(widths) < 1:
+        raise ValueError(f"hidden widths must be positive, got {widths}")
+    return widths
+
+
 @dataclass
 class DistillConfig:
     """Hyperparameters of one distillation run (times in simulation steps of ``dt`` ms)."""
@@ -111,11 +119,7 @@ class DistillConfig:
     early_stop: bool = True
 
     def __post_init__(self) -> None:
-        if isinstance(self.hidden, int):
-            self.hidden = (self.hidden,)
-        self.hidden = tuple(int(h) for h in self.hidden)
-        if not self.hidden or min(self.hidden) < 1:
-            raise ValueError(f"hidden widths must be positive, got {self.hidden}")
+        self.hidden = hidden_widths(self.hidden)
         if self.T < 1:
             raise ValueError(f"T (simulation steps per decision) must be ≥ 1, got {self.T}")
         if not self.tau > 0:
@@ -178,8 +182,14 @@ class StudentPolicy:
     (n_in,) or None (raw observations). Works with :func:`neurorl.dqn.evaluate`.
     """
 
-    def __init__(self, net: Network, T: int, obs_scale: np.ndarray | None = None,
-                 surrogate: str = "rectangular", width: float | None = None) -> None:
+    def __init__(
+        self,
+        net: Network,
+        T: int,
+        obs_scale: np.ndarray | None = None,
+        surrogate: str = "rectangular",
+        width: float | None = None,
+    ) -> None:
         self.net, self.T = net, int(T)
         self.obs_scale = None if obs_scale is None else np.asarray(obs_scale, np.float64)
         self.kernel = net.kernel(surrogate=surrogate, width=width, dtype=np.float64)
@@ -209,8 +219,9 @@ class StudentPolicy:
     def spikes_per_decision(self, obs: np.ndarray) -> np.ndarray:
         """Hidden spikes per decision (N,), summed over neurons, layers and the T steps."""
         _, cache = self.kernel.forward(self.inputs(np.asarray(obs)), for_backward=False)
-        return sum(cache.spikes(la.name).sum((0, 2)) for la in self.net.neuron_layers
-                   if la.model.spiking)
+        return sum(
+            cache.spikes(la.name).sum((0, 2)) for la in self.net.neuron_layers if la.model.spiking
+        )
 
     def folded(self) -> StudentPolicy:
         """An equivalent policy on raw observations: ``obs_scale`` folded into the input weights.
@@ -221,15 +232,20 @@ class StudentPolicy:
         if self.obs_scale is not None:
             (conn,) = [c for c in net.connections if c.pre.is_input]
             net.params[conn.key][...] *= self.obs_scale[:, None]
-        return StudentPolicy(net, self.T, None, self.kernel.surrogate.name,
-                             self.kernel.surrogate.width)
+        return StudentPolicy(
+            net, self.T, None, self.kernel.surrogate.name, self.kernel.surrogate.width
+        )
 
     def save(self, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
         """Write the (folded) student as a :meth:`Network.save` checkpoint with ``T`` in its
         header; :func:`load_student` reads it back."""
         policy = self.folded()
-        header = {"kind_detail": "neurorl.distill.student", "T": self.T,
-                  "surrogate": self.kernel.surrogate.name, **(meta or {})}
+        header = {
+            "kind_detail": "neurorl.distill.student",
+            "T": self.T,
+            "surrogate": self.kernel.surrogate.name,
+            **(meta or {}),
+        }
         return policy.net.save(path, header)
 
 
@@ -265,9 +281,7 @@ def softmax(x: np.ndarray, tau: float = 1.0) -> np.ndarray:
     return np.exp(_log_softmax(np.asarray(x, np.float64) / tau))
 
 
-def distillation_loss(
-    z: np.ndarray, q_teacher: np.ndarray, tau: float
-) -> tuple[float, np.ndarray]:
+def distillation_loss(z: np.ndarray, q_teacher: np.ndarray, tau: float) -> tuple[float, np.ndarray]:
     """``τ²·KL(softmax(q/τ) ‖ softmax(z/τ))`` averaged over the batch, and d loss / dz (N, A).
 
     ``z`` student logits (N, A), ``q_teacher`` teacher Q-values (N, A).
@@ -394,8 +408,9 @@ def distill(
     # -- data: the teacher's ε-greedy play first
     buffer = DistillBuffer(cfg.buffer_size, n_obs, n_actions)
     obs = envs.reset()
-    obs, env_steps = collect(envs, obs, teacher, None, 1.0, cfg.teacher_epsilon,
-                             cfg.initial_steps, rng, buffer)
+    obs, env_steps = collect(
+        envs, obs, teacher, None, 1.0, cfg.teacher_epsilon, cfg.initial_steps, rng, buffer
+    )
 
     # -- student; inputs scaled by the per-dimension std of the teacher's states
     scale = np.full(n_obs, cfg.input_scale)
@@ -410,14 +425,28 @@ def distill(
     final_returns = np.zeros(0)
     epochs_to_target = steps_to_target = None
     grad_steps, eval_s = 0, 0.0
-    bar = tqdm(total=cfg.max_epochs, desc=f"SDN {cfg.env_id}", unit="epoch",
-               disable=not progress, dynamic_ncols=True)
+    bar = tqdm(
+        total=cfg.max_epochs,
+        desc=f"SDN {cfg.env_id}",
+        unit="epoch",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
     for epoch in range(1, cfg.max_epochs + 1):
         # -- DAgger: more states, from the teacher (β) and from the student (1 − β)
         beta = dqn.linear_schedule(cfg.beta_start, cfg.beta_end, cfg.beta_epochs, epoch - 1)
         if epoch > 1 and cfg.steps_per_epoch > 0:
-            obs, taken = collect(envs, obs, teacher, student, beta, cfg.teacher_epsilon,
-                                 cfg.steps_per_epoch, rng, buffer)
+            obs, taken = collect(
+                envs,
+                obs,
+                teacher,
+                student,
+                beta,
+                cfg.teacher_epsilon,
+                cfg.steps_per_epoch,
+                rng,
+                buffer,
+            )
             env_steps += taken
 
         # -- one pass over the buffer: KD loss at temperature τ, BPTT, Adam
@@ -442,26 +471,36 @@ def distill(
         returns = dqn.evaluate(student, cfg.env_id, cfg.eval_episodes, cfg.eval_seed)
         spikes = float(student.spikes_per_decision(buffer.obs[:256]).mean())
         row = {
-            "epoch": epoch, "env_steps": env_steps, "grad_steps": grad_steps,
-            "wall_s": t_eval - t0 - eval_s, "beta": beta,
-            "loss": float(np.sum(losses) / buffer.size), "agreement": float(np.sum(agree))
-            / buffer.size, "eval_return": float(returns.mean()),
+            "epoch": epoch,
+            "env_steps": env_steps,
+            "grad_steps": grad_steps,
+            "wall_s": t_eval - t0 - eval_s,
+            "beta": beta,
+            "loss": float(np.sum(losses) / buffer.size),
+            "agreement": float(np.sum(agree)) / buffer.size,
+            "eval_return": float(returns.mean()),
             "spikes_per_decision": spikes,
         }
         metrics.append(row)
-        bar.set_postfix(KL=f"{row['loss']:.4f}", agree=f"{row['agreement']:.3f}",
-                        ret=f"{row['eval_return']:.1f}", refresh=False)
+        bar.set_postfix(
+            KL=f"{row['loss']:.4f}",
+            agree=f"{row['agreement']:.3f}",
+            ret=f"{row['eval_return']:.1f}",
+            refresh=False,
+        )
         bar.update(1)
         if out is not None:
-            student.save(out / STUDENT_FILE, {"env": cfg.env_id, "epoch": epoch,
-                                              "config": asdict(cfg)})
+            student.save(
+                out / STUDENT_FILE, {"env": cfg.env_id, "epoch": epoch, "config": asdict(cfg)}
+            )
             _write_metrics(out / METRICS_FILE, metrics)
         if row["eval_return"] >= cfg.target_return:
             if epochs_to_target is None:
                 epochs_to_target, steps_to_target = epoch, env_steps
             if cfg.early_stop:
-                final_returns = dqn.evaluate(student, cfg.env_id, cfg.final_eval_episodes,
-                                             cfg.eval_seed)
+                final_returns = dqn.evaluate(
+                    student, cfg.env_id, cfg.final_eval_episodes, cfg.eval_seed
+                )
                 if final_returns.mean() >= cfg.target_return:
                     break
                 final_returns = np.zeros(0)
@@ -475,17 +514,35 @@ def distill(
         final_returns = dqn.evaluate(policy, cfg.env_id, cfg.final_eval_episodes, cfg.eval_seed)
     n_params = count_parameters(net.params)
     teacher_params = count_parameters(teacher.params)
-    summary = {"env": cfg.env_id, "epochs": len(metrics), "env_steps": env_steps,
-               "final_return": float(np.mean(final_returns)) if len(final_returns) else None,
-               "epochs_to_target": epochs_to_target, "steps_to_target": steps_to_target,
-               "n_params": n_params, "teacher_params": teacher_params, "config": asdict(cfg)}
+    summary = {
+        "env": cfg.env_id,
+        "epochs": len(metrics),
+        "env_steps": env_steps,
+        "final_return": float(np.mean(final_returns)) if len(final_returns) else None,
+        "epochs_to_target": epochs_to_target,
+        "steps_to_target": steps_to_target,
+        "n_params": n_params,
+        "teacher_params": teacher_params,
+        "config": asdict(cfg),
+    }
     if out is not None:
         policy.save(out / STUDENT_FILE, summary)
         _write_metrics(out / METRICS_FILE, metrics)
         (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    return DistillResult(policy, metrics, final_returns, len(metrics), env_steps,
-                         time.perf_counter() - t0, epochs_to_target, steps_to_target, n_params,
-                         teacher_params, out, asdict(cfg))
+    return DistillResult(
+        policy,
+        metrics,
+        final_returns,
+        len(metrics),
+        env_steps,
+        time.perf_counter() - t0,
+        epochs_to_target,
+        steps_to_target,
+        n_params,
+        teacher_params,
+        out,
+        asdict(cfg),
+    )
 
 
 def _write_metrics(path: Path, rows: list[dict[str, float]]) -> None:
@@ -504,8 +561,12 @@ def _write_metrics(path: Path, rows: list[dict[str, float]]) -> None:
 # Brian2 closed loop
 # --------------------------------------------------------------------------------------------
 def play_brian2(
-    policy: StudentPolicy, env_id: str, episodes: int = 1, seed: int = 10_000,
-    target: str = "numpy", max_steps: int | None = None,
+    policy: StudentPolicy,
+    env_id: str,
+    episodes: int = 1,
+    seed: int = 10_000,
+    target: str = "numpy",
+    max_steps: int | None = None,
 ):
     """Episodes of ``env_id`` controlled by the student running in Brian2 (closed loop).
 
@@ -521,9 +582,17 @@ def play_brian2(
     try:
         return [
             closed_loop(
-                policy.net, env, policy.T, mean_readout(READOUT), episodes=1, seed=seed + i,
+                policy.net,
+                env,
+                policy.T,
+                mean_readout(READOUT),
+                episodes=1,
+                seed=seed + i,
                 preprocess=lambda o: policy.inputs(np.asarray(o)[None])[0, 0],
-                reset_state=True, mean_of=((READOUT, "v"),), target=target, max_steps=max_steps,
+                reset_state=True,
+                mean_of=((READOUT, "v"),),
+                target=target,
+                max_steps=max_steps,
             )[0]
             for i in range(episodes)
         ]
@@ -544,10 +613,19 @@ def add_distill_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=100, help="maximum epochs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate")
-    p.add_argument("--target", type=float, default=None,
-                   help="early-stop return (default 475; CartPole-v1's solved level)")
-    p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
-                   help="any other DistillConfig field, VALUE in JSON (e.g. --set batch_size=64)")
+    p.add_argument(
+        "--target",
+        type=float,
+        default=None,
+        help="early-stop return (default 475; CartPole-v1's solved level)",
+    )
+    p.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="any other DistillConfig field, VALUE in JSON (e.g. --set batch_size=64)",
+    )
     p.add_argument("--out", default="runs/sdn", help="output folder")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -559,8 +637,14 @@ def distill_command(args: argparse.Namespace) -> int:
     teacher, env_id = load_teacher_and_env(args.teacher, args.env)
 
     overrides: dict[str, Any] = parse_sets(args.set)
-    overrides.update(env_id=env_id, tau=args.tau, hidden=tuple(args.hidden), T=args.T,
-                     max_epochs=args.epochs, seed=args.seed)
+    overrides.update(
+        env_id=env_id,
+        tau=args.tau,
+        hidden=tuple(args.hidden),
+        T=args.T,
+        max_epochs=args.epochs,
+        seed=args.seed,
+    )
     if args.lr is not None:
         overrides["lr"] = args.lr
     if args.target is not None:
@@ -568,12 +652,16 @@ def distill_command(args: argparse.Namespace) -> int:
     cfg = DistillConfig.from_dict(overrides)
     res = distill(teacher, cfg, args.out, progress=not args.no_progress)
     last = res.metrics[-1] if res.metrics else {}
-    print(f"student {'-'.join(str(h) for h in (res.policy.net.inputs[0].size, *cfg.hidden))}"
-          f"-{res.policy.n_actions} LIF, T = {cfg.T}, τ = {cfg.tau}: {res.n_params} parameters "
-          f"(teacher {res.teacher_params}, {res.teacher_params / res.n_params:.0f}x fewer)")
-    print(f"{res.epochs} epochs, {res.env_steps} env steps, {res.wall_s:.1f} s; "
-          f"agreement with teacher {last.get('agreement', float('nan')):.3f}; "
-          f"greedy return {res.final_return:.1f} over {len(res.final_returns)} episodes; "
-          f"reached {cfg.target_return:g} at epoch {res.epochs_to_target}")
+    print(
+        f"student {'-'.join(str(h) for h in (res.policy.net.inputs[0].size, *cfg.hidden))}"
+        f"-{res.policy.n_actions} LIF, T = {cfg.T}, τ = {cfg.tau}: {res.n_params} parameters "
+        f"(teacher {res.teacher_params}, {res.teacher_params / res.n_params:.0f}x fewer)"
+    )
+    print(
+        f"{res.epochs} epochs, {res.env_steps} env steps, {res.wall_s:.1f} s; "
+        f"agreement with teacher {last.get('agreement', float('nan')):.3f}; "
+        f"greedy return {res.final_return:.1f} over {len(res.final_returns)} episodes; "
+        f"reached {cfg.target_return:g} at epoch {res.epochs_to_target}"
+    )
     print(f"wrote {Path(args.out) / STUDENT_FILE}, {Path(args.out) / METRICS_FILE}")
     return 0

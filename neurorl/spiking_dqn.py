@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from neurorl import checkpoint, dqn
-from neurorl.distill import StudentPolicy, build_student, count_parameters
+from neurorl.distill import StudentPolicy, build_student, count_parameters, hidden_widths
 from neurorl.envs import SeededVectorEnv
 from neurorl.optim import Adam, clip_grad_norm
 
@@ -79,9 +79,7 @@ class SpikingDQNConfig:
     early_stop: bool = True
 
     def __post_init__(self) -> None:
-        if isinstance(self.hidden, int):
-            self.hidden = (self.hidden,)
-        self.hidden = tuple(int(h) for h in self.hidden)
+        self.hidden = hidden_widths(self.hidden)
         if self.total_steps < 1 or self.eval_every < 1 or self.T < 1:
             raise ValueError("total_steps, eval_every and T must be ≥ 1")
 
@@ -164,12 +162,18 @@ def train_spiking_dqn(cfg: SpikingDQNConfig, progress: bool = True) -> CurveResu
     loss = float("nan")
     grad_steps, eval_s = 0, 0.0
     obs = envs.reset()
-    bar = tqdm(total=cfg.total_steps, unit="step", disable=not progress,
-               desc=f"spiking DQN {cfg.env_id}", dynamic_ncols=True)
+    bar = tqdm(
+        total=cfg.total_steps,
+        unit="step",
+        disable=not progress,
+        desc=f"spiking DQN {cfg.env_id}",
+        dynamic_ncols=True,
+    )
     for step in range(1, cfg.total_steps + 1):
         # -- act ε-greedily (uniformly at random before learning starts)
-        eps = dqn.linear_schedule(cfg.start_e, cfg.end_e,
-                                  cfg.exploration_fraction * cfg.total_steps, step - 1)
+        eps = dqn.linear_schedule(
+            cfg.start_e, cfg.end_e, cfg.exploration_fraction * cfg.total_steps, step - 1
+        )
         if step <= cfg.learning_starts or rng.random() < eps:
             actions = rng.integers(0, n_actions, size=1)
         else:
@@ -185,9 +189,15 @@ def train_spiking_dqn(cfg: SpikingDQNConfig, progress: bool = True) -> CurveResu
         if step > cfg.learning_starts and step % cfg.train_freq == 0:
             for g in range(cfg.gradient_steps):
                 batch = rb.sample(rng, cfg.batch_size)
-                stats = dqn.td_loss_and_grads(qnet, online.net.params, target.net.params, batch,
-                                              cfg.gamma, cfg.double_dqn,
-                                              with_stats=g == cfg.gradient_steps - 1)
+                stats = dqn.td_loss_and_grads(
+                    qnet,
+                    online.net.params,
+                    target.net.params,
+                    batch,
+                    cfg.gamma,
+                    cfg.double_dqn,
+                    with_stats=g == cfg.gradient_steps - 1,
+                )
                 clip_grad_norm(stats[2], cfg.max_grad_norm)
                 opt.step(stats[2])
                 grad_steps += 1
@@ -200,18 +210,26 @@ def train_spiking_dqn(cfg: SpikingDQNConfig, progress: bool = True) -> CurveResu
             te = time.perf_counter()
             returns = dqn.evaluate(online, cfg.env_id, cfg.eval_episodes, cfg.eval_seed)
             eval_s += time.perf_counter() - te
-            row = {"epoch": step // cfg.eval_every, "env_steps": step, "grad_steps": grad_steps,
-                   "wall_s": time.perf_counter() - t0 - eval_s, "epsilon": eps, "loss": loss,
-                   "eval_return": float(returns.mean())}
+            row = {
+                "epoch": step // cfg.eval_every,
+                "env_steps": step,
+                "grad_steps": grad_steps,
+                "wall_s": time.perf_counter() - t0 - eval_s,
+                "epsilon": eps,
+                "loss": loss,
+                "eval_return": float(returns.mean()),
+            }
             metrics.append(row)
-            bar.set_postfix(ret=f"{row['eval_return']:.1f}", eps=f"{eps:.3f}",
-                            loss=f"{loss:.3g}", refresh=False)
+            bar.set_postfix(
+                ret=f"{row['eval_return']:.1f}", eps=f"{eps:.3f}", loss=f"{loss:.3g}", refresh=False
+            )
             if row["eval_return"] >= cfg.target_return:
                 if epochs_to_target is None:
                     epochs_to_target, steps_to_target = row["epoch"], step
                 if cfg.early_stop:
-                    final_returns = dqn.evaluate(online, cfg.env_id, cfg.final_eval_episodes,
-                                                 cfg.eval_seed)
+                    final_returns = dqn.evaluate(
+                        online, cfg.env_id, cfg.final_eval_episodes, cfg.eval_seed
+                    )
                     if final_returns.mean() >= cfg.target_return:
                         bar.update(1)
                         break
@@ -221,8 +239,17 @@ def train_spiking_dqn(cfg: SpikingDQNConfig, progress: bool = True) -> CurveResu
     envs.close()
     if len(final_returns) == 0 and cfg.final_eval_episodes > 0:
         final_returns = dqn.evaluate(online, cfg.env_id, cfg.final_eval_episodes, cfg.eval_seed)
-    return CurveResult(metrics, final_returns, step, time.perf_counter() - t0, epochs_to_target,
-                       steps_to_target, count_parameters(online.net.params), online, asdict(cfg))
+    return CurveResult(
+        metrics,
+        final_returns,
+        step,
+        time.perf_counter() - t0,
+        epochs_to_target,
+        steps_to_target,
+        count_parameters(online.net.params),
+        online,
+        asdict(cfg),
+    )
 
 
 class _Stop(Exception):
@@ -264,9 +291,12 @@ def train_dqn_curve(
             te = time.perf_counter()
             q = load_q()
             returns = dqn.evaluate(q, cfg.env_id, eval_episodes, eval_seed)
-            row = {"epoch": step // eval_every, "env_steps": step,
-                   "wall_s": te - clock["t0"] - clock["eval"],
-                   "eval_return": float(returns.mean())}
+            row = {
+                "epoch": step // eval_every,
+                "env_steps": step,
+                "wall_s": te - clock["t0"] - clock["eval"],
+                "eval_return": float(returns.mean()),
+            }
             metrics.append(row)
             stop = False
             if row["eval_return"] >= target_return:
@@ -288,8 +318,17 @@ def train_dqn_curve(
     final = found["final"]
     if len(final) == 0 and final_eval_episodes > 0:
         final = dqn.evaluate(q, cfg.env_id, final_eval_episodes, eval_seed)
-    return CurveResult(metrics, final, steps, time.perf_counter() - clock["t0"], found["epoch"],
-                       found["step"], count_parameters(q.params), q, asdict(cfg))
+    return CurveResult(
+        metrics,
+        final,
+        steps,
+        time.perf_counter() - clock["t0"],
+        found["epoch"],
+        found["step"],
+        count_parameters(q.params),
+        q,
+        asdict(cfg),
+    )
 
 
 def _n_actions(env_id: str) -> int:
