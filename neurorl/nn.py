@@ -124,26 +124,88 @@ def init_bias(rng: np.random.Generator, n: int, fan_in: int, scheme: str) -> np.
 # --------------------------------------------------------------------------------------------
 # primitive layers
 # --------------------------------------------------------------------------------------------
-def dense_forward(W: np.ndarray, b: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, Any]:
+SPARSE_MIN_ROWS = 16  # batches smaller than this always use the dense product
+SPARSE_MAX_FRACTION = 0.75  # skip silent units only when at most this fraction is active
+
+
+def active_units(h: np.ndarray) -> np.ndarray | None:
+    """Indices of the units of a ReLU output ``h`` (N, ...) that are positive for some sample.
+
+    ``None`` when skipping the others would not pay (small batch, or most units active); the
+    dense layers then use full products.
+    """
+    if len(h) < SPARSE_MIN_ROWS:
+        return None
+    flat = h.reshape(len(h), -1)
+    idx = np.flatnonzero(flat.max(axis=0) > 0)
+    return idx if len(idx) <= SPARSE_MAX_FRACTION * flat.shape[1] else None
+
+
+def dense_forward(
+    W: np.ndarray, b: np.ndarray, x: np.ndarray, active: np.ndarray | None = None
+) -> tuple[np.ndarray, Any]:
     """``y = x @ W + b`` for ``x`` (N, ...) flattened to (N, n_in).
 
+    ``active`` (optional, from :func:`active_units`): the input units that are nonzero somewhere
+    in the batch; the product then skips the others (same result, fewer operations).
     Returns ``(y (N, n_out), cache)``.
     """
     x2 = x.reshape(x.shape[0], -1)
-    y = x2 @ W
+    if active is None:
+        y = x2 @ W
+        y += b
+        return y, (x2, x.shape, None, None)
+    x_act, W_act = np.take(x2, active, axis=1), np.take(W, active, axis=0)
+    y = x_act @ W_act
     y += b
-    return y, (x2, x.shape)
+    return y, (x_act, x.shape, active, W_act)
 
 
 def dense_backward(
-    W: np.ndarray, cache: Any, dy: np.ndarray, need_dx: bool = True
+    W: np.ndarray,
+    cache: Any,
+    dy: np.ndarray,
+    need_dx: bool = True,
+    out_active: np.ndarray | None = None,
+    dW: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
-    """Gradients of a dense layer: ``(dx (input shape) or None, dW (n_in, n_out), db (n_out,))``."""
-    x2, shape = cache
-    dW = x2.T @ dy
+    """Gradients of a dense layer: ``(dx (input shape) or None, dW (n_in, n_out), db (n_out,))``.
+
+    ``out_active`` (optional): the only columns of ``dy`` that may be nonzero (the units active
+    after this layer's ReLU). With it, and with the forward pass's ``active`` inputs, the products
+    run on the nonzero block only. ``dW`` (optional) receives the weight gradient in place.
+    """
+    x2, shape, active, W_act = cache  # x2 holds only the active columns when active is given
     db = dy.sum(axis=0)
-    dx = (dy @ W.T).reshape(shape) if need_dx else None
-    return dx, dW, db
+    if active is None and out_active is None:
+        if dW is None:
+            dW = x2.T @ dy
+        else:
+            np.matmul(x2.T, dy, out=dW)
+        return ((dy @ W.T).reshape(shape) if need_dx else None), dW, db
+    if dW is None:
+        dW = np.zeros_like(W)
+    else:
+        dW.fill(0)
+    dy_act = dy if out_active is None else np.take(dy, out_active, axis=1)
+    W_in = W if active is None else W_act  # rows of the active inputs
+    if out_active is not None:
+        W_in = np.take(W_in, out_active, axis=1)
+    block = x2.T @ dy_act  # (active inputs, active outputs)
+    if active is None:
+        dW[:, out_active] = block
+    elif out_active is None:
+        dW[active] = block
+    else:
+        dW[active[:, None], out_active] = block
+    if not need_dx:
+        return None, dW, db
+    dx_act = dy_act @ W_in.T
+    if active is None:
+        return dx_act.reshape(shape), dW, db
+    dx = np.zeros((len(dy), W.shape[0]), dtype=dy.dtype)
+    dx[:, active] = dx_act
+    return dx.reshape(shape), dW, db
 
 
 def conv_out_size(size: int, kernel: int, stride: int) -> int:
@@ -382,20 +444,24 @@ class Sequential:
         h = np.asarray(x, dtype=DTYPE)
         caches: list[Any] = []
         pre: list[np.ndarray] = []
-        for spec, (kw, kb) in zip(self.layers, self._keys, strict=True):
+        active = None  # input units of the next dense layer that fire somewhere in the batch
+        for i, (spec, (kw, kb)) in enumerate(zip(self.layers, self._keys, strict=True)):
             if spec.kind == "dense":
-                z, c = dense_forward(params[kw], params[kb], h)
+                z, c = dense_forward(params[kw], params[kb], h, active)
             else:
                 z, c = conv2d_forward(params[kw], params[kb], h, spec.stride)
             if preactivations:
                 pre.append(z.copy())
+            active = None
             if spec.relu:
                 h = np.maximum(z, 0, out=z)  # z is a fresh array: ReLU in place
                 rc = h
+                if i + 1 < len(self.layers) and self.layers[i + 1].kind == "dense":
+                    active = active_units(h)
             else:
                 h, rc = z, None
             if keep_cache:
-                caches.append((c, rc))
+                caches.append((c, rc, active))
         cache: dict[str, Any] = {}
         if keep_cache:
             cache["layers"] = caches
@@ -404,19 +470,25 @@ class Sequential:
         return h, cache
 
     def backward(
-        self, params: Params, cache: dict[str, Any], dy: np.ndarray, need_dx: bool = False
+        self,
+        params: Params,
+        cache: dict[str, Any],
+        dy: np.ndarray,
+        need_dx: bool = False,
+        out: Params | None = None,
     ) -> tuple[np.ndarray | None, Params]:
         """Backpropagate ``dy`` (N, out_size) through the cached forward pass.
 
         Returns ``(dx or None, grads)`` with ``grads`` keyed like ``params``. ``need_dx`` asks for
         the input gradient (skipped by default: the first layer's input needs none in RL).
+        ``out`` (optional, keyed like ``params``) receives the gradients in place and is returned.
         """
-        grads: Params = {}
+        grads: Params = {} if out is None else out
         d = np.asarray(dy, dtype=DTYPE)
         top = len(self.layers) - 1
         for i in range(top, -1, -1):
             spec = self.layers[i]
-            c, rc = cache["layers"][i]
+            c, rc, out_active = cache["layers"][i]
             if rc is not None:
                 if i == top:  # do not write into the caller's dy
                     d = relu_backward(rc, d)
@@ -425,9 +497,17 @@ class Sequential:
             want_dx = need_dx or i > 0
             kw, kb = self._keys[i]
             if spec.kind == "dense":
-                d, grads[kw], grads[kb] = dense_backward(params[kw], c, d, want_dx)
+                d, dW, db = dense_backward(
+                    params[kw], c, d, want_dx, out_active, None if out is None else out[kw]
+                )
             else:
-                d, grads[kw], grads[kb] = conv2d_backward(params[kw], c, d, spec.stride, want_dx)
+                d, dW, db = conv2d_backward(params[kw], c, d, spec.stride, want_dx)
+            if out is None:
+                grads[kw], grads[kb] = dW, db
+            else:
+                if dW is not out[kw]:
+                    out[kw][...] = dW
+                out[kb][...] = db
         return d, grads
 
     def __call__(self, params: Params, x: np.ndarray) -> np.ndarray:

@@ -102,6 +102,40 @@ def test_sequential_gradients_match_finite_differences(net):
         np.testing.assert_allclose(grads[name], num, rtol=1e-5, atol=1e-5, err_msg=name)
 
 
+def test_products_skip_silent_units_and_match_the_dense_ones(monkeypatch):
+    """Batches where hidden units never fire take the block-sparse path; same numbers, and
+    the same gradients as finite differences (and ``out=`` receives them in place)."""
+    rng = np.random.default_rng(5)
+    net = nn.mlp(5, [12, 10], 3)
+    params = {k: v.astype(np.float64) for k, v in net.init(rng, "he").items()}
+    params["l0.b"][:7] = -50.0  # 7 of 12 first-layer units silent for every input
+    params["l1.b"][:6] = -50.0  # 6 of 10 second-layer units silent
+    params["l0.b"][7:] += 0.1  # and the rest away from the ReLU kink
+    x = rng.normal(size=(nn.SPARSE_MIN_ROWS + 4, 5)).astype(np.float32)
+    r = rng.normal(size=(len(x), 3))
+
+    y, cache = net.forward(params, x)
+    active = [c[2] for c in cache["layers"]]
+    assert active[0] is not None and len(active[0]) <= 5
+    assert active[1] is not None and len(active[1]) <= 4
+    out = {k: np.full_like(v, np.nan) for k, v in params.items()}
+    dx, grads = net.backward(params, cache, r, need_dx=True, out=out)
+    assert grads is out
+
+    monkeypatch.setattr(nn, "SPARSE_MAX_FRACTION", -1.0)  # dense products everywhere
+    y_dense, cache_dense = net.forward(params, x)
+    assert all(c[2] is None for c in cache_dense["layers"])
+    dx_dense, grads_dense = net.backward(params, cache_dense, r, need_dx=True)
+    np.testing.assert_allclose(y, y_dense, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx, dx_dense, rtol=1e-5, atol=1e-7)  # backward runs in float32
+    for name in params:
+        np.testing.assert_allclose(grads[name], grads_dense[name], rtol=1e-5, atol=1e-7)
+    monkeypatch.undo()
+    for name, p in params.items():
+        num = numeric_grad(lambda: float(np.sum(r * net(params, x))), p)
+        np.testing.assert_allclose(grads[name], num, rtol=1e-5, atol=1e-5, err_msg=name)
+
+
 def test_float32_end_to_end_and_preactivations():
     net = nn.mlp(4, [8], 2)
     params = net.init(np.random.default_rng(0))

@@ -23,8 +23,8 @@ import numpy as np
 
 from neurorl.kernel.codegen import CompiledModel, compile_model
 from neurorl.kernel.loops import LayerPlan, layer_loops
-from neurorl.kernel.memory import keep_freed_memory
 from neurorl.kernel.surrogate import Surrogate, get_surrogate
+from neurorl.memory import keep_freed_memory
 from neurorl.network import Layer, Network, NetworkError
 
 __all__ = ["Kernel", "KernelCache", "LayerTrace"]

@@ -174,6 +174,9 @@ def _decision_operation(
             if terminated or truncated or ep.length >= limit:
                 brian2.stop()
                 return
+        else:  # a later episode's run may begin off this clock's grid: count from here on
+            for name, mon in spike_mons.items():
+                seen[name] = np.array(mon.count, dtype=float)
         if reset_state:
             for layer in net.neuron_layers:
                 group = objs.groups[layer.name]

@@ -1,9 +1,10 @@
-"""Keep freed heap memory in the process between kernel steps (glibc only).
+"""Keep freed heap memory in the process between training steps (glibc only).
 
-A training step allocates and frees a few MB of (B, n) arrays. glibc returns freed memory at the
-top of the heap to the OS as soon as more than 128 KB is free, and serves arrays of 128 KB and more
-with fresh ``mmap`` calls, so every step page-faults its memory in again: measured on the 2-core
-development machine, this more than doubles the time of a 4-128-128-2 training step. Raising
+A training step (spiking kernel or DQN) allocates and frees a few MB of arrays. glibc returns
+freed memory at the top of the heap to the OS as soon as more than 128 KB is free, and serves
+arrays of 128 KB and more with fresh ``mmap`` calls, so every step page-faults its memory in
+again: measured on the 2-core development machine, this more than doubles the time of a
+4-128-128-2 spiking training step and adds half to a 4-256-256-2 DQN update. Raising
 glibc's padding, trim and mmap thresholds (as ``MALLOC_TOP_PAD_`` etc. would) keeps that memory
 mapped. Set ``NEURORL_KEEP_MALLOC=1`` to leave the allocator alone.
 """
