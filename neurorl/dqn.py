@@ -32,6 +32,7 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -456,7 +457,15 @@ def td_loss_and_grads(
     return loss, mean_q, grads
 
 
-PHASE_CHUNK_ELEMENTS = 1 << 20  # observation elements per up-front target-network pass
+PHASE_CHUNK_ELEMENTS = 1 << 20  # observation elements sampled and prepared at once
+TARGET_BATCHES = 16  # batches per target-network product (computed ahead, on a second thread)
+_target_thread: list[ThreadPoolExecutor] = []
+
+
+def _target_worker() -> ThreadPoolExecutor:
+    if not _target_thread:
+        _target_thread.append(ThreadPoolExecutor(1, thread_name_prefix="neurorl-target"))
+    return _target_thread[0]
 
 
 def learn_phase(
@@ -475,23 +484,32 @@ def learn_phase(
 
     ``grad_views`` are views into ``flat_grad``, the one array clipped and handed to ``opt``. The
     target network does not change during a phase (it is updated between environment steps), so
-    Q_target(s', ·) of all the phase's batches is computed up front, in a few large products.
+    Q_target(s', ·) of the phase's batches is computed ahead, ``TARGET_BATCHES`` batches per
+    product, on a worker thread (numpy releases the GIL in matrix products) while the updates run.
+    The numbers do not depend on the threads' timing.
     """
     size, steps = cfg.batch_size, cfg.gradient_steps
     per_pass = max(1, min(steps, PHASE_CHUNK_ELEMENTS // (size * int(np.prod(rb.obs.shape[1:])))))
     loss = mean_q = float("nan")
+    scale = np.float32(obs_scale)
     for first in range(0, steps, per_pass):
         n = min(per_pass, steps - first)
         batches = rb.sample(rng, size * n)
         nxt = batches["next_obs"].astype(np.float32, copy=False)
-        q_next_target = net(target_params, nxt * np.float32(obs_scale) if obs_scale != 1 else nxt)
+        nxt = nxt * scale if obs_scale != 1 else nxt
+        ahead = [
+            _target_worker().submit(net, target_params, nxt[j * size : (j + TARGET_BATCHES) * size])
+            for j in range(0, n, TARGET_BATCHES)
+        ]
         for i in range(n):
             rows = slice(i * size, (i + 1) * size)
+            j = i % TARGET_BATCHES
+            q_next_target = ahead[i // TARGET_BATCHES].result()[j * size : (j + 1) * size]
             batch = {name: values[rows] for name, values in batches.items()}
             last = first + i == steps - 1
             stats = td_loss_and_grads(
                 net, params, target_params, batch, cfg.gamma, cfg.double_dqn, obs_scale,
-                with_stats=last, q_next_target=q_next_target[rows], out=grad_views,
+                with_stats=last, q_next_target=q_next_target, out=grad_views,
             )
             if last:
                 loss, mean_q = stats[0], stats[1]
