@@ -9,6 +9,10 @@ greedy, 100 episodes, seeds 10000…10099; SB3's weights are copied into a neuro
 
     .venv-bench/bin/python benchmarks/bench_dqn.py                 # seeds 0 1 2, both
     .venv-bench/bin/python benchmarks/bench_dqn.py --seeds 0 --only neurorl
+    .venv-bench/bin/python benchmarks/bench_dqn.py --algo vanilla --lr-end 0   # both sides decay lr
+
+With rl-zoo's constant learning rate, whether a seed ends solved at 50k steps is close to a coin
+toss for both libraries (plain DQN oscillates); ``--lr-end 0`` decays it linearly on both sides.
 
 Prints, per seed: wall time to finish training, greedy 100-episode mean, and the wall-time ratio
 SB3 / neurorl. Writes figures/bench_dqn.csv.
@@ -31,11 +35,12 @@ ZOO = dict(total_steps=50_000, lr=2.3e-3, batch_size=64, buffer_size=100_000,
            gradient_steps=128, exploration_fraction=0.16, end_e=0.04, hidden=(256, 256))
 
 
-def worker_neurorl(seed: int, steps: int, vanilla: bool, blas_threads: int) -> dict:
+def worker_neurorl(seed: int, steps: int, vanilla: bool, blas_threads: int,
+                   lr_end: float | None) -> dict:
     from neurorl.dqn import DQNConfig, evaluate, train
 
     cfg = DQNConfig(seed=seed, **{**ZOO, "total_steps": steps}, double_dqn=not vanilla,
-                    blas_threads=blas_threads)
+                    blas_threads=blas_threads, lr_end=lr_end)
     t0 = time.perf_counter()
     res = train(cfg, progress=False)
     wall = time.perf_counter() - t0
@@ -43,7 +48,7 @@ def worker_neurorl(seed: int, steps: int, vanilla: bool, blas_threads: int) -> d
     return {"wall_s": wall, "eval_mean": float(returns.mean()), "eval_std": float(returns.std())}
 
 
-def worker_sb3(seed: int, steps: int, torch_threads: int) -> dict:
+def worker_sb3(seed: int, steps: int, torch_threads: int, lr_end: float | None) -> dict:
     import gymnasium as gym
     import numpy as np
     import torch
@@ -54,8 +59,14 @@ def worker_sb3(seed: int, steps: int, torch_threads: int) -> dict:
 
     torch.set_num_threads(torch_threads)
     env = gym.make("CartPole-v1")
+    lr = ZOO["lr"]
+    if lr_end is not None:  # SB3 passes the fraction of training left, 1 -> 0
+
+        def lr(remaining: float) -> float:
+            return lr_end + (ZOO["lr"] - lr_end) * remaining
+
     model = DQN(
-        "MlpPolicy", env, learning_rate=ZOO["lr"], batch_size=ZOO["batch_size"],
+        "MlpPolicy", env, learning_rate=lr, batch_size=ZOO["batch_size"],
         buffer_size=ZOO["buffer_size"], learning_starts=ZOO["learning_starts"],
         gamma=ZOO["gamma"], target_update_interval=ZOO["target_update_interval"],
         train_freq=ZOO["train_freq"], gradient_steps=ZOO["gradient_steps"],
@@ -96,16 +107,19 @@ def main() -> None:
     ap.add_argument("--torch-threads", type=int, default=1,
                     help="torch threads for SB3 (1 measured faster than 2 on the 2-core machine)")
     ap.add_argument("--blas-threads", type=int, default=1, help="numpy BLAS threads for neurorl")
+    ap.add_argument("--lr-end", type=float, default=None,
+                    help="both sides decay the learning rate linearly to this (default: constant, "
+                         "as rl-zoo)")
     ap.add_argument("--csv", default=str(ROOT / "figures" / "bench_dqn.csv"))
     ap.add_argument("--worker", choices=["neurorl", "sb3"], help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     a = ap.parse_args()
 
     if a.worker == "neurorl":
-        print(json.dumps(worker_neurorl(a.seed, a.steps, a.vanilla, a.blas_threads)))
+        print(json.dumps(worker_neurorl(a.seed, a.steps, a.vanilla, a.blas_threads, a.lr_end)))
         return
     if a.worker == "sb3":
-        print(json.dumps(worker_sb3(a.seed, a.steps, a.torch_threads)))
+        print(json.dumps(worker_sb3(a.seed, a.steps, a.torch_threads, a.lr_end)))
         return
 
     try:
@@ -120,8 +134,9 @@ def main() -> None:
     if a.only == "sb3":
         algos = []
     print(f"CartPole-v1, rl-zoo settings, {a.steps} steps; neurorl (numpy BLAS threads "
-          f"{a.blas_threads}) vs SB3 DQN (torch threads {a.torch_threads}); wall s = training "
-          "time, eval = greedy 100-episode mean, ratio = SB3 s / neurorl s")
+          f"{a.blas_threads}) vs SB3 DQN (torch threads {a.torch_threads}); learning rate "
+          f"{'constant' if a.lr_end is None else f'decayed linearly to {a.lr_end}'}; "
+          "wall s = training time, eval = greedy 100-episode mean, ratio = SB3 s / neurorl s")
     head = f"{'seed':>4}"
     for algo in algos:
         name = "DDQN" if algo == "double" else "DQN"
@@ -133,6 +148,8 @@ def main() -> None:
     rows = []
     common = ["--steps", str(a.steps), "--torch-threads", str(a.torch_threads),
               "--blas-threads", str(a.blas_threads)]
+    if a.lr_end is not None:
+        common += ["--lr-end", str(a.lr_end)]
     for seed in a.seeds:
         row: dict = {"seed": seed}
         line = f"{seed:>4}"
