@@ -32,7 +32,6 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -458,14 +457,7 @@ def td_loss_and_grads(
 
 
 PHASE_CHUNK_ELEMENTS = 1 << 20  # observation elements sampled and prepared at once
-TARGET_BATCHES = 16  # batches per target-network product (computed ahead, on a second thread)
-_target_thread: list[ThreadPoolExecutor] = []
-
-
-def _target_worker() -> ThreadPoolExecutor:
-    if not _target_thread:
-        _target_thread.append(ThreadPoolExecutor(1, thread_name_prefix="neurorl-target"))
-    return _target_thread[0]
+TARGET_BATCHES = 16  # batches per target-network product (larger products run faster)
 
 
 def learn_phase(
@@ -484,9 +476,8 @@ def learn_phase(
 
     ``grad_views`` are views into ``flat_grad``, the one array clipped and handed to ``opt``. The
     target network does not change during a phase (it is updated between environment steps), so
-    Q_target(s', ·) of the phase's batches is computed ahead, ``TARGET_BATCHES`` batches per
-    product, on a worker thread (numpy releases the GIL in matrix products) while the updates run.
-    The numbers do not depend on the threads' timing.
+    Q_target(s', ·) of the phase's batches is computed ``TARGET_BATCHES`` batches per product.
+    (A second thread would not help: numpy's OpenBLAS runs concurrent products one at a time.)
     """
     size, steps = cfg.batch_size, cfg.gradient_steps
     per_pass = max(1, min(steps, PHASE_CHUNK_ELEMENTS // (size * int(np.prod(rb.obs.shape[1:])))))
@@ -497,19 +488,18 @@ def learn_phase(
         batches = rb.sample(rng, size * n)
         nxt = batches["next_obs"].astype(np.float32, copy=False)
         nxt = nxt * scale if obs_scale != 1 else nxt
-        ahead = [
-            _target_worker().submit(net, target_params, nxt[j * size : (j + TARGET_BATCHES) * size])
-            for j in range(0, n, TARGET_BATCHES)
-        ]
+        q_next_target = None
         for i in range(n):
+            if i % TARGET_BATCHES == 0:
+                q_next_target = net(target_params, nxt[i * size : (i + TARGET_BATCHES) * size])
             rows = slice(i * size, (i + 1) * size)
             j = i % TARGET_BATCHES
-            q_next_target = ahead[i // TARGET_BATCHES].result()[j * size : (j + 1) * size]
             batch = {name: values[rows] for name, values in batches.items()}
             last = first + i == steps - 1
             stats = td_loss_and_grads(
                 net, params, target_params, batch, cfg.gamma, cfg.double_dqn, obs_scale,
-                with_stats=last, q_next_target=q_next_target, out=grad_views,
+                with_stats=last, q_next_target=q_next_target[j * size : (j + 1) * size],
+                out=grad_views,
             )
             if last:
                 loss, mean_q = stats[0], stats[1]

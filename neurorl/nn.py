@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from neurorl import fused
+
 Params = dict[str, np.ndarray]
 DTYPE = np.float32
 INITS = ("torch", "he", "glorot")
@@ -126,6 +128,7 @@ def init_bias(rng: np.random.Generator, n: int, fan_in: int, scheme: str) -> np.
 # --------------------------------------------------------------------------------------------
 SPARSE_MIN_ROWS = 16  # batches smaller than this always use the dense product
 SPARSE_MAX_FRACTION = 0.75  # skip silent units only when at most this fraction is active
+SPARSE_MIN_OUT = 16  # a dense layer narrower than this takes all its inputs (gathers cost more)
 
 
 def active_units(h: np.ndarray) -> np.ndarray | None:
@@ -134,17 +137,21 @@ def active_units(h: np.ndarray) -> np.ndarray | None:
     ``None`` when skipping the others would not pay (small batch, or most units active); the
     dense layers then use full products.
     """
-    if len(h) < SPARSE_MIN_ROWS:
+    alive = h.reshape(len(h), -1).max(axis=0) > 0
+    return _worth_skipping(alive, int(alive.sum()), len(h))
+
+
+def _worth_skipping(alive: np.ndarray, count: int, rows: int) -> np.ndarray | None:
+    """Indices where ``alive`` (M,) is True, or None when skipping the rest would not pay."""
+    if rows < SPARSE_MIN_ROWS or count > SPARSE_MAX_FRACTION * len(alive):
         return None
-    flat = h.reshape(len(h), -1)
-    idx = np.flatnonzero(flat.max(axis=0) > 0)
-    return idx if len(idx) <= SPARSE_MAX_FRACTION * flat.shape[1] else None
+    return np.flatnonzero(alive)
 
 
 def dense_forward(
-    W: np.ndarray, b: np.ndarray, x: np.ndarray, active: np.ndarray | None = None
+    W: np.ndarray, b: np.ndarray | None, x: np.ndarray, active: np.ndarray | None = None
 ) -> tuple[np.ndarray, Any]:
-    """``y = x @ W + b`` for ``x`` (N, ...) flattened to (N, n_in).
+    """``y = x @ W + b`` for ``x`` (N, ...) flattened to (N, n_in) (``b = None``: no bias yet).
 
     ``active`` (optional, from :func:`active_units`): the input units that are nonzero somewhere
     in the batch; the product then skips the others (same result, fewer operations).
@@ -153,12 +160,14 @@ def dense_forward(
     x2 = x.reshape(x.shape[0], -1)
     if active is None:
         y = x2 @ W
+        cache = (x2, x.shape, None, None)
+    else:
+        x_act, W_act = np.take(x2, active, axis=1), np.take(W, active, axis=0)
+        y = x_act @ W_act
+        cache = (x_act, x.shape, active, W_act)
+    if b is not None:
         y += b
-        return y, (x2, x.shape, None, None)
-    x_act, W_act = np.take(x2, active, axis=1), np.take(W, active, axis=0)
-    y = x_act @ W_act
-    y += b
-    return y, (x_act, x.shape, active, W_act)
+    return y, cache
 
 
 def dense_backward(
@@ -168,15 +177,23 @@ def dense_backward(
     need_dx: bool = True,
     out_active: np.ndarray | None = None,
     dW: np.ndarray | None = None,
+    db: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Gradients of a dense layer: ``(dx (input shape) or None, dW (n_in, n_out), db (n_out,))``.
 
-    ``out_active`` (optional): the only columns of ``dy`` that may be nonzero (the units active
-    after this layer's ReLU). With it, and with the forward pass's ``active`` inputs, the products
-    run on the nonzero block only. ``dW`` (optional) receives the weight gradient in place.
+    ``out_active`` (optional): the only output units whose gradient may be nonzero (those active
+    after this layer's ReLU); ``dy`` then holds just their columns, (N, len(out_active)). With
+    it, and with the forward pass's ``active`` inputs, the products run on the nonzero block
+    only. ``dW`` (optional, C-contiguous) receives the weight gradient in place; ``db``
+    (optional) is the bias gradient when the caller has it already (else ``dy``'s column sums).
     """
     x2, shape, active, W_act = cache  # x2 holds only the active columns when active is given
-    db = dy.sum(axis=0)
+    if db is None:
+        db = dy.sum(axis=0)
+        if out_active is not None:
+            db_all = np.zeros(W.shape[1], db.dtype)
+            db_all[out_active] = db
+            db = db_all
     if active is None and out_active is None:
         if dW is None:
             dW = x2.T @ dy
@@ -184,23 +201,20 @@ def dense_backward(
             np.matmul(x2.T, dy, out=dW)
         return ((dy @ W.T).reshape(shape) if need_dx else None), dW, db
     if dW is None:
-        dW = np.zeros_like(W)
-    else:
-        dW.fill(0)
-    dy_act = dy if out_active is None else np.take(dy, out_active, axis=1)
+        dW = np.empty_like(W)
     W_in = W if active is None else W_act  # rows of the active inputs
     if out_active is not None:
         W_in = np.take(W_in, out_active, axis=1)
-    block = x2.T @ dy_act  # (active inputs, active outputs)
-    if active is None:
-        dW[:, out_active] = block
-    elif out_active is None:
+    block = x2.T @ dy  # (active inputs, active outputs)
+    if out_active is None:
+        dW.fill(0)
         dW[active] = block
     else:
-        dW[active[:, None], out_active] = block
+        rows = np.arange(W.shape[0]) if active is None else active
+        fused.put_block(dW, rows, out_active, block)
     if not need_dx:
         return None, dW, db
-    dx_act = dy_act @ W_in.T
+    dx_act = dy @ W_in.T
     if active is None:
         return dx_act.reshape(shape), dW, db
     dx = np.zeros((len(dy), W.shape[0]), dtype=dy.dtype)
@@ -444,24 +458,38 @@ class Sequential:
         h = np.asarray(x, dtype=DTYPE)
         caches: list[Any] = []
         pre: list[np.ndarray] = []
-        active = None  # input units of the next dense layer that fire somewhere in the batch
+        alive = None  # units of the previous layer's output that are positive somewhere
+        last = len(self.layers) - 1
         for i, (spec, (kw, kb)) in enumerate(zip(self.layers, self._keys, strict=True)):
+            nxt = self.layers[i + 1] if i < last else None
+            # the silent units serve this layer's backward and the next layer's inputs
+            want_alive = nxt is not None and nxt.kind == "dense" and (
+                keep_cache or nxt.out_shape[0] >= SPARSE_MIN_OUT
+            )
+            fuse = spec.kind == "dense" and spec.relu and not preactivations
             if spec.kind == "dense":
-                z, c = dense_forward(params[kw], params[kb], h, active)
+                skip = alive if spec.out_shape[0] >= SPARSE_MIN_OUT else None
+                z, c = dense_forward(params[kw], None if fuse else params[kb], h, skip)
             else:
                 z, c = conv2d_forward(params[kw], params[kb], h, spec.stride)
             if preactivations:
                 pre.append(z.copy())
-            active = None
-            if spec.relu:
+            alive = None
+            if fuse:  # bias, ReLU and "which units fired" in one pass
+                mask = np.empty(z.shape[1], bool)
+                count = fused.bias_relu(z, params[kb], mask)
+                h = rc = z
+                if want_alive:
+                    alive = _worth_skipping(mask, int(count), len(z))
+            elif spec.relu:
                 h = np.maximum(z, 0, out=z)  # z is a fresh array: ReLU in place
                 rc = h
-                if i + 1 < len(self.layers) and self.layers[i + 1].kind == "dense":
-                    active = active_units(h)
+                if want_alive:
+                    alive = active_units(h)
             else:
                 h, rc = z, None
             if keep_cache:
-                caches.append((c, rc, active))
+                caches.append((c, rc, alive))
         cache: dict[str, Any] = {}
         if keep_cache:
             cache["layers"] = caches
@@ -489,18 +517,26 @@ class Sequential:
         for i in range(top, -1, -1):
             spec = self.layers[i]
             c, rc, out_active = cache["layers"][i]
-            if rc is not None:
-                if i == top:  # do not write into the caller's dy
-                    d = relu_backward(rc, d)
-                else:
-                    np.multiply(d, rc > 0, out=d)
             want_dx = need_dx or i > 0
             kw, kb = self._keys[i]
             if spec.kind == "dense":
+                db = None
+                if rc is not None:  # through the ReLU, on the units that fired only
+                    d = np.ascontiguousarray(d.reshape(rc.shape))
+                    db = np.empty(rc.shape[1], d.dtype)
+                    if out_active is None:
+                        d = d.copy() if i == top else d  # do not write into the caller's dy
+                        fused.relu_grad(d, rc, db)
+                    else:
+                        d_act = np.empty((len(d), len(out_active)), d.dtype)
+                        fused.relu_grad_columns(d, rc, out_active, d_act, db)
+                        d = d_act
                 d, dW, db = dense_backward(
-                    params[kw], c, d, want_dx, out_active, None if out is None else out[kw]
+                    params[kw], c, d, want_dx, out_active, None if out is None else out[kw], db
                 )
             else:
+                if rc is not None:
+                    d = relu_backward(rc, d)
                 d, dW, db = conv2d_backward(params[kw], c, d, spec.stride, want_dx)
             if out is None:
                 grads[kw], grads[kb] = dW, db
@@ -511,8 +547,22 @@ class Sequential:
         return d, grads
 
     def __call__(self, params: Params, x: np.ndarray) -> np.ndarray:
-        """Outputs only (no cache): ``(N, out_size)`` float32."""
-        return self.forward(params, x, keep_cache=False)[0]
+        """Outputs only (no cache): ``(N, out_size)`` float32.
+
+        Batches too small to skip silent units (acting on one observation) take a plain loop.
+        """
+        h = np.asarray(x, dtype=DTYPE)
+        if len(h) >= SPARSE_MIN_ROWS:
+            return self.forward(params, h, keep_cache=False)[0]
+        for spec, (kw, kb) in zip(self.layers, self._keys, strict=True):
+            if spec.kind == "dense":
+                h = h.reshape(len(h), -1) @ params[kw]
+                h += params[kb]
+            else:
+                h = conv2d_forward(params[kw], params[kb], h, spec.stride)[0]
+            if spec.relu:
+                h = np.maximum(h, 0, out=h) if spec.kind == "dense" else np.maximum(h, 0)
+        return h
 
 
 # --------------------------------------------------------------------------------------------
