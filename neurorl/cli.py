@@ -188,6 +188,17 @@ def _args_convert(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--T", type=int, default=100, help="simulation steps per decision")
     p.add_argument(
+        "--model",
+        default="if_onset",
+        help="IF model: if_onset (bias starts when a layer's input arrives) or if (the paper's)",
+    )
+    p.add_argument(
+        "--v-init",
+        type=float,
+        default=0.5,
+        help="initial membrane of the hidden layers, as a fraction of the threshold (paper: 0)",
+    )
+    p.add_argument(
         "--backend",
         choices=("kernel", "brian2", "standalone"),
         default="kernel",
@@ -218,6 +229,8 @@ def _run_convert(args: argparse.Namespace) -> int:
         n_eval=args.eval_states,
         episodes=args.episodes,
         seed=args.seed,
+        model=args.model,
+        v_init=args.v_init,
     )
     for key, value in report.items():
         print(f"{key:28s} {value}")

@@ -56,6 +56,7 @@ __all__ = [
     "layer_scales",
     "normalised_ann",
     "play_brian2",
+    "rate_code_bound",
     "report",
 ]
 
@@ -201,6 +202,26 @@ def normalised_ann(snn: ConvertedSNN, obs: np.ndarray) -> np.ndarray:
     return h
 
 
+def rate_code_bound(snn: ConvertedSNN, obs: np.ndarray, T: int | None) -> np.ndarray:
+    """The ideal rate code of ``snn``'s normalised ANN: (N, A) output for observations (N, ...).
+
+    Every hidden activation is clipped to [0, 1] (the most a neuron can fire) and rounded to a
+    multiple of 1/T (what T steps can express); no delays, the output layer exact (the robust
+    readout). ``T=None`` clips only. Its argmax's agreement with the teacher bounds what any
+    rate-coded conversion with these scales can reach in T steps, computed on the ANN side only.
+    """
+    h = snn.preprocess(np.asarray(obs)).reshape(len(obs), -1).astype(np.float64)
+    layers = snn.net.neuron_layers
+    for k, layer in enumerate(layers):
+        (conn,) = [c for c in snn.net.connections if c.post is layer]
+        h = h @ conn.dense(snn.net.params[conn.key]) + snn.net.params[f"{layer.name}.bias"]
+        if k < len(layers) - 1:
+            h = np.clip(h, 0.0, 1.0)
+            if T is not None:
+                h = np.round(h * T) / T
+    return h
+
+
 def kernel_readouts(snn: ConvertedSNN, obs: np.ndarray, T: int, batch: int = 256) -> Readouts:
     """Run the converted network in the kernel (float64) on ``obs`` (N, ...) for ``T`` steps."""
     kernel = snn.net.kernel(dtype=np.float64)
@@ -314,8 +335,12 @@ def report(
     n_eval: int = 1_000,
     episodes: int = 10,
     seed: int = 0,
+    model: str = "if_onset",
+    v_init: float = 0.5,
 ) -> dict:
     """Convert ``teacher`` and measure it: what ``neurorl convert`` prints.
+
+    ``model`` and ``v_init`` are those of :func:`convert` (``"if"`` and 0: the paper's variant).
 
     ``backend``: ``kernel`` (numpy), ``brian2`` (Brian2 runtime: batch replay for the conversion
     rate, closed loop for the returns) or ``standalone`` (cpp_standalone batch replay; returns
@@ -327,7 +352,7 @@ def report(
         raise ValueError(f"unknown backend {backend!r}: kernel, brian2 or standalone")
     states = collect_states(teacher, env_id, n=n_states, seed=seed)
     held = collect_states(teacher, env_id, n=n_eval, seed=seed + 1)
-    snn = convert(teacher, states, percentile=percentile)
+    snn = convert(teacher, states, percentile=percentile, model=model, v_init=v_init)
     if backend == "kernel":
         readouts = kernel_readouts(snn, held, T)
     else:
@@ -345,6 +370,8 @@ def report(
         "backend": backend,
         "percentile": percentile,
         "T": T,
+        "model": model,
+        "v_init": v_init,
         "conversion_rate_robust": conversion_rate(readouts.actions("robust"), dqn_actions),
         "conversion_rate_count": conversion_rate(readouts.actions("count"), dqn_actions),
         "snn_return_mean": float(snn_returns.mean()),

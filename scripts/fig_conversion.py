@@ -1,12 +1,26 @@
 """Conversion rate and episode return of converted DQNs versus simulation time T and percentile p.
 
 Reproduces the study of Tan, Patel & Kozma (AAAI 2021) on the package's own teachers: for each
-environment, each normalisation percentile p and each T, the converted IF network is run in the
+teacher, each normalisation percentile p and each T, the converted IF network is run in the
 kernel (float64, the same numbers as Brian2) on held-out states of the teacher's ε-greedy play
 (conversion rate against the DQN's greedy action, both readouts) and plays greedy episodes (mean
 return, both readouts).
 
-    python scripts/fig_conversion.py                       # trains a CartPole teacher if needed
+Two conversion variants (see :mod:`neurorl.convert`): ``ours``, the default of
+``convert`` (``models/if_onset.toml``: each layer's bias starts when its input first arrives in
+Brian2's schedule; hidden membranes start at v_th/2), swept over every p; and ``paper``
+(``models/if.toml``, bias from step 0, membranes at 0: the conversion as the paper states it,
+run on Brian2's schedule), at p = 99.9 only. ``ideal`` rows are the ANN-side bound
+:func:`neurorl.convert.rate_code_bound` (activations clipped to [0, 1] and rounded to k/T):
+no rate-coded conversion with those scales does much better in T steps.
+
+CartPole teachers [ours]: the preset teacher (plain DQN, γ = 0.99, seed 0) and the same run with
+double DQN; both solve CartPole-v1. Teachers with γ = 0.9-0.98 have larger action gaps relative to
+their Q scale but none of those screened solves CartPole in 50k or 100k steps, so none is used.
+Rows of an environment not rerun (MinAtar Breakout without ``--minatar``) are kept from the
+existing CSV.
+
+    python scripts/fig_conversion.py                       # trains the CartPole teachers if needed
     python scripts/fig_conversion.py --cartpole runs/teacher/teacher.npz \
         --minatar runs/minatar_breakout/teacher.npz
 
@@ -26,110 +40,224 @@ from tqdm.auto import tqdm
 from neurorl import convert as C
 from neurorl import dqn
 
-FIELDS = ["env", "percentile", "T", "readout", "conversion_rate", "return_mean", "return_std",
-          "dqn_return", "spikes_per_decision", "sops_per_decision"]
+FIELDS = ["env", "teacher", "variant", "percentile", "T", "readout", "conversion_rate",
+          "return_mean", "return_std", "dqn_return", "spikes_per_decision", "sops_per_decision"]
+VARIANTS = {"ours": dict(model="if_onset", v_init=0.5), "paper": dict(model="if", v_init=0.0)}
+PAPER_PERCENTILES = (99.9,)
+# the CartPole teachers: preset_config overrides, and where they are trained
+CARTPOLE_TEACHERS = {"runs/teacher": {}, "runs/teacher_double": {"double_dqn": True}}
+GOAL_RATE, GOAL_RETURN = 0.99, 0.98
 
 
-def teacher_for(env_id: str, path: str | None, out: Path):
-    """Load ``path``, or train a teacher with the preset settings into ``out``."""
+def teacher_label(teacher) -> str:
+    """A short description of a teacher from its checkpoint's config."""
+    cfg = teacher.meta.get("config", {})
+    kind = "double" if cfg.get("double_dqn") else "plain"
+    return f"{kind} DQN γ={cfg.get('gamma', '?')} seed {cfg.get('seed', '?')}"
+
+
+def cartpole_teacher(path: str | None, out: Path, overrides: dict):
+    """Load ``path``, or train a CartPole-v1 teacher (preset + ``overrides``) into ``out``."""
     if path:
         return dqn.load_teacher(path)
     target = out / "teacher.npz"
     if not target.exists():
-        print(f"training a {env_id} teacher into {out} ...")
-        dqn.train(dqn.preset_config(env_id, seed=0), out)
+        print(f"training a CartPole-v1 teacher {overrides} into {out} ...")
+        dqn.train(dqn.preset_config("CartPole-v1", seed=0, **overrides), out)
     return dqn.load_teacher(target)
 
 
 def sweep(env_id, teacher, Ts, percentiles, n_states, n_held, episodes, seed):
+    """Rows of the CSV for one teacher: both variants, both readouts, and the ideal bound."""
+    label = teacher_label(teacher)
     states = C.collect_states(teacher, env_id, n=n_states, seed=seed)
     held = C.collect_states(teacher, env_id, n=n_held, seed=seed + 1)
     dqn_actions = teacher.act(held)
     dqn_return = float(dqn.evaluate(teacher, env_id, episodes=episodes, seed=seed + 2).mean())
     rows = []
-    configs = [(p, T) for p in percentiles for T in Ts]
-    bar = tqdm(configs, desc=f"convert {env_id}", unit="config")
-    for p, T in bar:
-        snn = C.convert(teacher, states, percentile=p)
+    configs = [("ours", p, T) for p in percentiles for T in Ts]
+    configs += [("paper", p, T) for p in PAPER_PERCENTILES for T in Ts]
+    bar = tqdm(configs, desc=f"convert {env_id} ({label})", unit="config")
+    base = dict(env=env_id, teacher=label, dqn_return=dqn_return)
+    for variant, p, T in bar:
+        snn = C.convert(teacher, states, percentile=p, **VARIANTS[variant])
         readouts = C.kernel_readouts(snn, held, T)
+        activity = dict(spikes_per_decision=float(readouts.spikes.mean()),
+                        sops_per_decision=float(readouts.synaptic_ops.mean()))
+        if variant == "ours":
+            bound = C.rate_code_bound(snn, held, T).argmax(1)
+            rows.append(dict(base, variant="ideal", percentile=p, T=T, readout="robust",
+                             conversion_rate=C.conversion_rate(bound, dqn_actions),
+                             return_mean=np.nan, return_std=np.nan,
+                             spikes_per_decision=np.nan, sops_per_decision=np.nan))
         for readout in ("robust", "count"):
             start = time.perf_counter()
             returns = dqn.evaluate(C.SNNPolicy(snn, T, readout), env_id, episodes=episodes,
                                    seed=seed + 2)
             rate = C.conversion_rate(readouts.actions(readout), dqn_actions)
-            rows.append(dict(
-                env=env_id, percentile=p, T=T, readout=readout, conversion_rate=rate,
-                return_mean=float(returns.mean()), return_std=float(returns.std()),
-                dqn_return=dqn_return, spikes_per_decision=float(readouts.spikes.mean()),
-                sops_per_decision=float(readouts.synaptic_ops.mean()),
-            ))
-            bar.set_postfix(p=p, T=T, rate=f"{rate:.3f}", ret=f"{returns.mean():.0f}",
+            rows.append(dict(base, variant=variant, percentile=p, T=T, readout=readout,
+                             conversion_rate=rate, return_mean=float(returns.mean()),
+                             return_std=float(returns.std()), **activity))
+            bar.set_postfix(v=variant, p=p, T=T, rate=f"{rate:.3f}", ret=f"{returns.mean():.0f}",
                             s=f"{time.perf_counter() - start:.0f}")
     return rows
 
 
+def read_rows(path: Path) -> list[dict]:
+    """Rows of an existing CSV; rows written before variants existed are the paper's variant."""
+    if not path.exists():
+        return []
+    rows = []
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            row = {k: r.get(k) or "" for k in FIELDS}
+            row["variant"] = row["variant"] or "paper"
+            row["teacher"] = row["teacher"] or "teacher of an earlier run"
+            for k in FIELDS[3:]:
+                if k != "readout":
+                    row[k] = float(row[k]) if row[k] not in ("", "nan") else np.nan
+            rows.append(row)
+    return rows
+
+
+def _select(rows, **where):
+    return sorted((r for r in rows if all(r[k] == v for k, v in where.items())),
+                  key=lambda r: r["T"])
+
+
 def plot(rows, path: Path) -> None:
+    """Per teacher: conversion rate vs T, return vs T, and the p x T map of the robust rate."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    envs = list(dict.fromkeys(r["env"] for r in rows))
-    fig, axes = plt.subplots(len(envs), 2, figsize=(10, 3.6 * len(envs)), squeeze=False)
-    percentiles = sorted({r["percentile"] for r in rows})
-    colours = plt.cm.viridis(np.linspace(0, 0.85, len(percentiles)))
-    for i, env in enumerate(envs):
-        for p, colour in zip(percentiles, colours, strict=True):
+    groups = list(dict.fromkeys((r["env"], r["teacher"]) for r in rows))
+    all_p = sorted({r["percentile"] for r in rows if r["variant"] != "ideal"})
+    colours = dict(zip(all_p, plt.cm.viridis(np.linspace(0, 0.85, len(all_p))), strict=True))
+    fig, axes = plt.subplots(len(groups), 3, figsize=(15, 3.8 * len(groups)), squeeze=False,
+                             gridspec_kw=dict(width_ratios=[1, 1, 0.9]))
+    for i, (env, teacher) in enumerate(groups):
+        mine = [r for r in rows if r["env"] == env and r["teacher"] == teacher]
+        main = "ours" if any(r["variant"] == "ours" for r in mine) else "paper"
+        percentiles = sorted({r["percentile"] for r in mine if r["variant"] == main})
+        ax_rate, ax_ret, ax_map = axes[i]
+        for p in percentiles:
+            colour = colours[p]
             for readout, style in (("robust", "-"), ("count", "--")):
-                sel = sorted((r for r in rows if r["env"] == env and r["percentile"] == p
-                              and r["readout"] == readout), key=lambda r: r["T"])
+                sel = _select(mine, variant=main, percentile=p, readout=readout)
                 Ts = [r["T"] for r in sel]
-                label = f"p={p:g}, {readout}"
-                axes[i, 0].plot(Ts, [r["conversion_rate"] for r in sel], style, color=colour,
-                                marker="o", ms=3, label=label)
-                axes[i, 1].plot(Ts, [r["return_mean"] for r in sel], style, color=colour,
-                                marker="o", ms=3, label=label)
-        dqn_return = next(r["dqn_return"] for r in rows if r["env"] == env)
-        axes[i, 1].axhline(dqn_return, color="k", lw=0.8, ls=":", label="DQN")
-        axes[i, 0].set(xscale="log", xlabel="simulation steps T", ylabel="conversion rate",
-                       title=f"{env}: agreement with the DQN", ylim=(0, 1.02))
-        axes[i, 1].set(xscale="log", xlabel="simulation steps T", ylabel="mean episode return",
-                       title=f"{env}: greedy return")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    handles.append(axes[0, 1].get_lines()[-1])
-    labels.append("DQN return")
-    fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.12 / len(envs), 1, 1))
-    fig.savefig(path, dpi=120)
+                label = f"{main}, p={p:g}, {readout}"
+                ax_rate.plot(Ts, [r["conversion_rate"] for r in sel], style, color=colour,
+                             marker="o", ms=3, label=label)
+                ax_ret.plot(Ts, [r["return_mean"] for r in sel], style, color=colour,
+                            marker="o", ms=3, label=label)
+        if main == "ours":
+            for p in PAPER_PERCENTILES:
+                sel = _select(mine, variant="paper", percentile=p, readout="robust")
+                kw = dict(color="tab:red", lw=1.2, marker="s", ms=3, alpha=0.8,
+                          label=f"paper variant, p={p:g}, robust")
+                ax_rate.plot([r["T"] for r in sel], [r["conversion_rate"] for r in sel], **kw)
+                ax_ret.plot([r["T"] for r in sel], [r["return_mean"] for r in sel], **kw)
+                sel = _select(mine, variant="ideal", percentile=p)
+                ax_rate.plot([r["T"] for r in sel], [r["conversion_rate"] for r in sel], ":",
+                             color="k", lw=1.5, label=f"ideal rate code (ANN side), p={p:g}")
+        ax_rate.axhline(GOAL_RATE, color="tab:red", lw=0.6, ls="-.", label="goal 0.99")
+        dqn_return = mine[0]["dqn_return"]
+        ax_ret.axhline(dqn_return, color="k", lw=0.8, ls=":", label="DQN return")
+        ax_ret.axhline(GOAL_RETURN * dqn_return, color="tab:red", lw=0.6, ls="-.",
+                       label="goal: 98% of DQN")
+        title = f"{env}, {teacher}" if teacher else env
+        ax_rate.set(xscale="log", xlabel="simulation steps T", ylabel="conversion rate",
+                    title=f"{title}\nagreement with the DQN", ylim=(0.4, 1.02))
+        ax_ret.set(xscale="log", xlabel="simulation steps T", ylabel="mean episode return",
+                   title=f"greedy return ({main} variant)")
+        Ts = sorted({r["T"] for r in mine if r["variant"] == main})
+        for ax in (ax_rate, ax_ret):
+            ax.set_xticks(Ts, [f"{t:g}" for t in Ts])
+            ax.minorticks_off()
+        grid = np.full((len(percentiles), len(Ts)), np.nan)
+        for r in mine:
+            if r["variant"] == main and r["readout"] == "robust":
+                grid[percentiles.index(r["percentile"]), Ts.index(r["T"])] = r["conversion_rate"]
+        image = ax_map.imshow(grid, cmap="magma", vmin=0.5, vmax=1.0, aspect="auto")
+        for (a, b), value in np.ndenumerate(grid):
+            ax_map.text(b, a, f"{value:.2f}", ha="center", va="center", fontsize=7,
+                        color="w" if value < 0.8 else "k")
+        ax_map.set(xticks=range(len(Ts)), xticklabels=[f"{t:g}" for t in Ts],
+                   yticks=range(len(percentiles)), yticklabels=[f"{p:g}" for p in percentiles],
+                   xlabel="simulation steps T", ylabel="percentile p",
+                   title=f"robust conversion rate ({main} variant)")
+        fig.colorbar(image, ax=ax_map, fraction=0.05)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=colours[p], marker="o", ms=3, label=f"p = {p:g}")
+               for p in all_p]
+    handles += [
+        Line2D([], [], color="grey", ls="-", label="robust readout"),
+        Line2D([], [], color="grey", ls="--", label="spike-count readout"),
+        Line2D([], [], color="tab:red", marker="s", ms=3,
+               label=f"paper variant, p = {PAPER_PERCENTILES[0]:g}, robust"),
+        Line2D([], [], color="k", ls=":", lw=1.5,
+               label=f"ideal rate code (ANN side), p = {PAPER_PERCENTILES[0]:g}"),
+        Line2D([], [], color="k", ls=":", lw=0.8, label="DQN return"),
+        Line2D([], [], color="tab:red", ls="-.", lw=0.6, label="goals: 0.99 / 98% of DQN"),
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.22 / len(groups), 1, 1))
+    fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def summary(rows) -> None:
+    """Print the goals of the closing note per teacher (ours variant, robust readout)."""
+    for env, teacher in dict.fromkeys((r["env"], r["teacher"]) for r in rows):
+        mine = [r for r in rows if r["env"] == env and r["teacher"] == teacher]
+        main = "ours" if any(r["variant"] == "ours" for r in mine) else "paper"
+        for p in sorted({r["percentile"] for r in mine if r["variant"] == main}):
+            rob = {r["T"]: r for r in _select(mine, variant=main, percentile=p, readout="robust")}
+            cnt = {r["T"]: r for r in _select(mine, variant=main, percentile=p, readout="count")}
+            cells = [f"T={T:g}: {rob[T]['conversion_rate']:.3f}/{cnt[T]['conversion_rate']:.3f}"
+                     f" R={rob[T]['return_mean']:.0f}" for T in sorted(rob)]
+            print(f"{env} | {teacher} | {main} p={p:g} | robust/count rate, robust return: "
+                  + "; ".join(cells))
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cartpole", help="CartPole-v1 teacher checkpoint (default: train one)")
-    parser.add_argument("--minatar", help="MinAtar/Breakout teacher checkpoint (default: skip)")
+    parser.add_argument("--cartpole", nargs="+", default=None,
+                        help="CartPole-v1 teacher checkpoints (default: train the two teachers)")
+    parser.add_argument("--minatar", help="MinAtar/Breakout teacher checkpoint (default: keep "
+                        "the rows of the existing CSV)")
     parser.add_argument("--T", type=int, nargs="+", default=[5, 10, 20, 50, 100, 200, 500])
     parser.add_argument("--percentiles", type=float, nargs="+", default=[99, 99.9, 99.99, 100])
     parser.add_argument("--states", type=int, default=15_000)
     parser.add_argument("--held-out", type=int, default=1_000)
-    parser.add_argument("--episodes", type=int, default=5)
+    parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="figures")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    envs = [("CartPole-v1", teacher_for("CartPole-v1", args.cartpole, Path("runs/teacher")))]
+    if args.cartpole:
+        envs = [("CartPole-v1", dqn.load_teacher(p)) for p in args.cartpole]
+    else:
+        envs = [("CartPole-v1", cartpole_teacher(None, Path(d), o))
+                for d, o in CARTPOLE_TEACHERS.items()]
     if args.minatar:
         envs.append(("MinAtar/Breakout", dqn.load_teacher(args.minatar)))
+    rerun = {env for env, _ in envs}
+    kept = [r for r in read_rows(out / "conversion.csv") if r["env"] not in rerun]
+    rows = []
     for env_id, teacher in envs:
         rows += sweep(env_id, teacher, args.T, args.percentiles, args.states, args.held_out,
                       args.episodes, args.seed)
         with open(out / "conversion.csv", "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=FIELDS)
             writer.writeheader()
-            writer.writerows(rows)
-        plot(rows, out / "conversion.png")
+            writer.writerows(rows + kept)
+        plot(rows + kept, out / "conversion.png")
+    summary(rows + kept)
     print(f"wrote {out / 'conversion.csv'} and {out / 'conversion.png'}")
 
 

@@ -34,6 +34,16 @@ def test_normalisation_keeps_the_ann_argmax(teacher, states, held_out, percentil
     assert np.array_equal(scaled.argmax(1), q.argmax(1))
 
 
+def test_rate_code_bound_tends_to_the_clipped_ann(teacher, states, held_out):
+    snn = C.convert(teacher, states, percentile=100.0)
+    clipped = C.rate_code_bound(snn, states[:300], None)
+    # max-norm over the same states: nothing is clipped, the bound is the ANN itself
+    np.testing.assert_allclose(clipped, C.normalised_ann(snn, states[:300]), atol=1e-9)
+    coarse = np.abs(C.rate_code_bound(snn, held_out, 5) - C.rate_code_bound(snn, held_out, None))
+    fine = np.abs(C.rate_code_bound(snn, held_out, 5000) - C.rate_code_bound(snn, held_out, None))
+    assert fine.max() < coarse.max() / 100
+
+
 def test_percentile_100_is_max_norm(teacher, states):
     _, pre = teacher.forward(states, preactivations=True)
     assert C.layer_scales(teacher, states, 100.0) == pytest.approx([float(z.max()) for z in pre])
