@@ -99,7 +99,8 @@ def _run_train_teacher(args: argparse.Namespace) -> int:
     out = Path(args.out)
     res = dqn.train(cfg, out, resume=args.resume, progress=not args.no_progress)
     curve = dqn.plot_learning_curve(
-        res.metrics, out / dqn.CURVE_FILE, title=f"DQN on {cfg.env_id}, seed {cfg.seed}"
+        res.metrics, out / dqn.CURVE_FILE, title=f"DQN on {cfg.env_id}, seed {cfg.seed}",
+        evals=res.evals,
     )
     print(f"trained {res.steps} steps in {res.wall_s:.1f} s ({res.steps_per_s:.0f} steps/s)")
     print(f"wrote {out / dqn.TEACHER_FILE}, {out / dqn.METRICS_FILE}, {curve}")

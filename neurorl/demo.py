@@ -146,6 +146,7 @@ def run_teacher_stage(out_dir: Path, env_id: str, seed: int):
         result.metrics,
         out_dir / "teacher" / dqn.CURVE_FILE,
         title=f"DQN teacher on {env_id}, seed {seed}",
+        evals=result.evals,
     )
     returns = dqn.evaluate(result.q, env_id, episodes=20, seed=10_000)
     return result.q, {

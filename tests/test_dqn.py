@@ -185,7 +185,7 @@ def test_vectorised_environments_count_steps_and_resume(tmp_path):
 # ---- resume after SIGKILL -------------------------------------------------------------------
 RESUME_CFG = dict(total_steps=6000, learning_starts=500, train_freq=16, gradient_steps=8,
                   target_update_interval=200, hidden=(32, 32), checkpoint_every=1000, seed=3,
-                  lr=1e-3)
+                  lr=1e-3, eval_every=1500, eval_episodes=3)
 
 CHILD = textwrap.dedent("""
     import json, sys
@@ -223,11 +223,31 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path):
         np.testing.assert_array_equal(resumed.q.params[k], straight.q.params[k], err_msg=k)
     for k in straight.metrics:
         np.testing.assert_array_equal(resumed.metrics[k], straight.metrics[k], err_msg=k)
+    np.testing.assert_array_equal(resumed.evals, straight.evals)
     a = dqn.load_teacher(out / dqn.TEACHER_FILE).params
     b = dqn.load_teacher(tmp_path / "straight" / dqn.TEACHER_FILE).params
     assert all(np.array_equal(a[k], b[k]) for k in a)
     assert (out / dqn.METRICS_FILE).read_text() == (tmp_path / "straight" / dqn.METRICS_FILE
                                                      ).read_text()
+
+
+def test_teacher_is_the_best_greedy_evaluation(tmp_path):
+    """With eval_every, the saved teacher is the network that scored best (latest of equals) on
+    the selection episodes, and scores exactly that again; the final weights stay in the state."""
+    cfg = dqn.DQNConfig(**{**RESUME_CFG, "checkpoint_every": 0, "eval_every": 1000})
+    res = dqn.train(cfg, tmp_path, progress=False)
+    steps, scores = res.evals[:, 0], res.evals[:, 1]
+    np.testing.assert_array_equal(steps, np.arange(1000, 6001, 1000))
+    best = max(range(len(scores)), key=lambda k: (scores[k], k))
+    assert len(set(scores)) > 1, "the evaluations should differ for this test to mean something"
+    teacher = dqn.load_teacher(tmp_path / dqn.TEACHER_FILE)
+    assert teacher.meta["selected_at_step"] == steps[best]
+    again = dqn.evaluate(teacher, cfg.env_id, cfg.eval_episodes, seed=dqn.SELECTION_SEED)
+    assert again.mean() == scores[best]
+    final = dqn.train(dqn.DQNConfig(**{**RESUME_CFG, "checkpoint_every": 0, "eval_every": 0}),
+                      progress=False)
+    same_as_final = all(np.array_equal(v, teacher.params[k]) for k, v in final.q.params.items())
+    assert same_as_final == (best == len(scores) - 1)
 
 
 def test_resume_refuses_a_different_config(tmp_path):
