@@ -51,6 +51,7 @@ TEACHER_FILE = "teacher.npz"
 SELECTION_SEED = 20_000  # first reset seed of the evaluations that pick the teacher
 STATE_FILE = "state.npz"
 METRICS_FILE = "metrics.csv"
+EVALS_FILE = "evals.csv"  # the greedy evaluations that picked the teacher
 CURVE_FILE = "learning_curve.png"
 
 
@@ -543,7 +544,8 @@ def train(
 ) -> TrainResult:
     """Train a DQN teacher with ``cfg``; see the module docstring for the method.
 
-    ``out_dir`` (optional) receives ``teacher.npz``, ``metrics.csv`` and, every
+    ``out_dir`` (optional) receives ``teacher.npz``, ``metrics.csv``, ``evals.csv`` (with
+    ``cfg.eval_every``) and, every
     ``cfg.checkpoint_every`` steps and at the end, the resume state ``state.npz``.
     ``resume=True`` continues from ``out_dir/state.npz`` when it exists (its config must match
     ``cfg``). ``progress`` shows
@@ -709,6 +711,9 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> Train
         else:
             _write_metrics(out / METRICS_FILE, episodes)
         teacher.save(out / TEACHER_FILE)
+        if evals:
+            with open(out / EVALS_FILE, "w", newline="") as fh:
+                csv.writer(fh).writerows([("step", "mean_greedy_return"), *evals])
     envs.close()
     done = (iteration - start_iter) * n_env
     return TrainResult(teacher, metrics, iteration * n_env, wall, done / max(wall, 1e-9), out,

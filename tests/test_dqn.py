@@ -242,6 +242,8 @@ def test_teacher_is_the_best_greedy_evaluation(tmp_path):
     assert len(set(scores)) > 1, "the evaluations should differ for this test to mean something"
     teacher = dqn.load_teacher(tmp_path / dqn.TEACHER_FILE)
     assert teacher.meta["selected_at_step"] == steps[best]
+    written = np.loadtxt(tmp_path / dqn.EVALS_FILE, delimiter=",", skiprows=1, ndmin=2)
+    np.testing.assert_allclose(written, res.evals)
     again = dqn.evaluate(teacher, cfg.env_id, cfg.eval_episodes, seed=dqn.SELECTION_SEED)
     assert again.mean() == scores[best]
     final = dqn.train(dqn.DQNConfig(**{**RESUME_CFG, "checkpoint_every": 0, "eval_every": 0}),
