@@ -192,14 +192,7 @@ def normalised_ann(snn: ConvertedSNN, obs: np.ndarray) -> np.ndarray:
 
     Its argmax equals the teacher's (normalisation rescales each layer by a positive factor).
     """
-    h = snn.preprocess(np.asarray(obs)).reshape(len(obs), -1).astype(np.float64)
-    layers = snn.net.neuron_layers
-    for k, layer in enumerate(layers):
-        (conn,) = [c for c in snn.net.connections if c.post is layer]
-        h = h @ conn.dense(snn.net.params[conn.key]) + snn.net.params[f"{layer.name}.bias"]
-        if k < len(layers) - 1:
-            h = np.maximum(h, 0)
-    return h
+    return _normalised_forward(snn, obs, lambda z: np.maximum(z, 0))
 
 
 def rate_code_bound(snn: ConvertedSNN, obs: np.ndarray, T: int | None) -> np.ndarray:
@@ -210,15 +203,25 @@ def rate_code_bound(snn: ConvertedSNN, obs: np.ndarray, T: int | None) -> np.nda
     readout). ``T=None`` clips only. Its argmax's agreement with the teacher bounds what any
     rate-coded conversion with these scales can reach in T steps, computed on the ANN side only.
     """
+
+    def rate(z: np.ndarray) -> np.ndarray:
+        z = np.clip(z, 0.0, 1.0)
+        return z if T is None else np.round(z * T) / T
+
+    return _normalised_forward(snn, obs, rate)
+
+
+def _normalised_forward(
+    snn: ConvertedSNN, obs: np.ndarray, hidden: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """The normalised ANN on ``obs`` (float64), ``hidden`` after every layer but the last."""
     h = snn.preprocess(np.asarray(obs)).reshape(len(obs), -1).astype(np.float64)
     layers = snn.net.neuron_layers
     for k, layer in enumerate(layers):
         (conn,) = [c for c in snn.net.connections if c.post is layer]
         h = h @ conn.dense(snn.net.params[conn.key]) + snn.net.params[f"{layer.name}.bias"]
         if k < len(layers) - 1:
-            h = np.clip(h, 0.0, 1.0)
-            if T is not None:
-                h = np.round(h * T) / T
+            h = hidden(h)
     return h
 
 
