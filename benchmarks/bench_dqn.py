@@ -15,6 +15,10 @@ greedy, 100 episodes, seeds 10000…10099; SB3's weights are copied into a neuro
 With rl-zoo's constant learning rate, whether a seed ends solved at 50k steps is close to a coin
 toss for both libraries (plain DQN oscillates); ``--lr-end 0`` decays it linearly on both sides.
 
+``--select-every 2500`` gives both sides rl-zoo's protocol: the best of greedy evaluations (10
+episodes, seeds 20000+, neurorl's evaluation code on both networks) is the one evaluated, and the
+evaluations count in the wall time.
+
 Prints, per seed: wall time to finish training, greedy 100-episode mean, and the wall-time ratio
 SB3 / neurorl. Writes figures/bench_dqn.csv.
 """
@@ -31,17 +35,19 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+SELECT_EPISODES = 10  # greedy episodes per selection evaluation (neurorl.dqn's classic preset)
 ZOO = dict(total_steps=50_000, lr=2.3e-3, batch_size=64, buffer_size=100_000,
            learning_starts=1000, gamma=0.99, target_update_interval=10, train_freq=256,
            gradient_steps=128, exploration_fraction=0.16, end_e=0.04, hidden=(256, 256))
 
 
 def worker_neurorl(seed: int, steps: int, vanilla: bool, blas_threads: int,
-                   lr_end: float | None) -> dict:
+                   lr_end: float | None, select_every: int) -> dict:
     from neurorl.dqn import DQNConfig, evaluate, train
 
     cfg = DQNConfig(seed=seed, **{**ZOO, "total_steps": steps}, double_dqn=not vanilla,
-                    blas_threads=blas_threads, lr_end=lr_end)
+                    blas_threads=blas_threads, lr_end=lr_end, eval_every=select_every,
+                    eval_episodes=SELECT_EPISODES)
     t0 = time.perf_counter()
     res = train(cfg, progress=False)
     wall = time.perf_counter() - t0
@@ -49,14 +55,39 @@ def worker_neurorl(seed: int, steps: int, vanilla: bool, blas_threads: int,
     return {"wall_s": wall, "eval_mean": float(returns.mean()), "eval_std": float(returns.std())}
 
 
-def worker_sb3(seed: int, steps: int, torch_threads: int, lr_end: float | None) -> dict:
+def worker_sb3(seed: int, steps: int, torch_threads: int, lr_end: float | None,
+               select_every: int) -> dict:
     import gymnasium as gym
     import numpy as np
     import torch
     from stable_baselines3 import DQN
+    from stable_baselines3.common.callbacks import BaseCallback
 
     from neurorl import nn
-    from neurorl.dqn import QNetwork, evaluate
+    from neurorl.dqn import SELECTION_SEED, QNetwork, evaluate
+
+    def as_q_network(model) -> QNetwork:
+        linears = [m for m in model.q_net.q_net if isinstance(m, torch.nn.Linear)]
+        params = {}
+        for i, lin in enumerate(linears):
+            params[f"l{i}.W"] = lin.weight.detach().numpy().T.astype(np.float32).copy()
+            params[f"l{i}.b"] = lin.bias.detach().numpy().astype(np.float32).copy()
+        return QNetwork(nn.mlp(4, ZOO["hidden"], 2), params)
+
+    class KeepBest(BaseCallback):
+        """neurorl's selection on SB3's network: the same greedy episodes, the same code."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.best, self.score = None, -np.inf
+
+        def _on_step(self) -> bool:
+            if select_every and self.num_timesteps % select_every == 0:
+                q = as_q_network(self.model)
+                score = evaluate(q, "CartPole-v1", SELECT_EPISODES, seed=SELECTION_SEED).mean()
+                if score >= self.score:
+                    self.best, self.score = q, score
+            return True
 
     torch.set_num_threads(torch_threads)
     env = gym.make("CartPole-v1")
@@ -75,15 +106,11 @@ def worker_sb3(seed: int, steps: int, torch_threads: int, lr_end: float | None) 
         exploration_final_eps=ZOO["end_e"], policy_kwargs=dict(net_arch=list(ZOO["hidden"])),
         seed=seed, device="cpu", verbose=0,
     )
+    keep = KeepBest()
     t0 = time.perf_counter()
-    model.learn(total_timesteps=steps)
+    model.learn(total_timesteps=steps, callback=keep)
     wall = time.perf_counter() - t0
-    linears = [m for m in model.q_net.q_net if isinstance(m, torch.nn.Linear)]
-    params = {}
-    for i, lin in enumerate(linears):
-        params[f"l{i}.W"] = lin.weight.detach().numpy().T.astype(np.float32).copy()
-        params[f"l{i}.b"] = lin.bias.detach().numpy().astype(np.float32).copy()
-    q = QNetwork(nn.mlp(4, ZOO["hidden"], 2), params)
+    q = keep.best if keep.best is not None else as_q_network(model)
     returns = evaluate(q, "CartPole-v1", episodes=100)
     return {"wall_s": wall, "eval_mean": float(returns.mean()), "eval_std": float(returns.std())}
 
@@ -114,16 +141,21 @@ def main() -> None:
     ap.add_argument("--lr-end", type=float, default=None,
                     help="both sides decay the learning rate linearly to this (default: constant, "
                          "as rl-zoo)")
+    ap.add_argument("--select-every", type=int, default=0,
+                    help="both sides keep the best of greedy evaluations every this many steps "
+                         "(rl-zoo's best model; neurorl's evaluation code on both; 0: final "
+                         "weights)")
     ap.add_argument("--csv", default=str(ROOT / "figures" / "bench_dqn.csv"))
     ap.add_argument("--worker", choices=["neurorl", "sb3"], help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     a = ap.parse_args()
 
     if a.worker == "neurorl":
-        print(json.dumps(worker_neurorl(a.seed, a.steps, a.vanilla, a.blas_threads, a.lr_end)))
+        print(json.dumps(worker_neurorl(a.seed, a.steps, a.vanilla, a.blas_threads, a.lr_end,
+                                        a.select_every)))
         return
     if a.worker == "sb3":
-        print(json.dumps(worker_sb3(a.seed, a.steps, a.torch_threads, a.lr_end)))
+        print(json.dumps(worker_sb3(a.seed, a.steps, a.torch_threads, a.lr_end, a.select_every)))
         return
 
     try:
@@ -140,6 +172,8 @@ def main() -> None:
     print(f"CartPole-v1, rl-zoo settings, {a.steps} steps; neurorl (numpy BLAS threads "
           f"{a.blas_threads}) vs SB3 DQN (torch threads {a.torch_threads}); learning rate "
           f"{'constant' if a.lr_end is None else f'decayed linearly to {a.lr_end}'}; "
+          f"{f'best of evaluations every {a.select_every} steps' if a.select_every else 'final'}"
+          " weights; "
           "wall s = training time, eval = greedy 100-episode mean, ratio = SB3 s / neurorl s")
     head = f"{'seed':>4}"
     for algo in algos:
@@ -154,6 +188,8 @@ def main() -> None:
               "--blas-threads", str(a.blas_threads)]
     if a.lr_end is not None:
         common += ["--lr-end", str(a.lr_end)]
+    if a.select_every:
+        common += ["--select-every", str(a.select_every)]
     for seed in a.seeds:
         row: dict = {"seed": seed}
         line = f"{seed:>4}"
