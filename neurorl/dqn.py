@@ -46,6 +46,7 @@ from neurorl import checkpoint, nn
 from neurorl.envs import SeededVectorEnv, make_env
 from neurorl.memory import keep_freed_memory
 from neurorl.optim import Adam, clip_grad_norm
+from neurorl.replay import ReplayBuffer
 
 TEACHER_FILE = "teacher.npz"
 SELECTION_SEED = 20_000  # first reset seed of the evaluations that pick the teacher
@@ -305,78 +306,6 @@ def load_teacher(path: str | Path) -> QNetwork:
             )
     params = {k: params[k] for k in net.param_shapes()}
     return QNetwork(net, params, float(meta.get("obs_scale", 1.0)), meta)
-
-
-# --------------------------------------------------------------------------------------------
-# replay buffer
-# --------------------------------------------------------------------------------------------
-class ReplayBuffer:
-    """Uniform ring buffer of transitions, preallocated numpy arrays.
-
-    ``obs``/``next_obs`` (capacity, *obs_shape) in the observation dtype, ``actions`` int64,
-    ``rewards`` and ``terminated`` float32. :meth:`sample` gathers into preallocated batch arrays
-    (valid until the next call).
-    """
-
-    FIELDS = ("obs", "next_obs", "actions", "rewards", "terminated")
-
-    def __init__(
-        self, capacity: int, obs_shape: Sequence[int], obs_dtype: Any, batch_size: int
-    ) -> None:
-        self.capacity, self.pos, self.size = int(capacity), 0, 0
-        self.obs = np.zeros((capacity, *obs_shape), obs_dtype)
-        self.next_obs = np.zeros_like(self.obs)
-        self.actions = np.zeros(capacity, np.int64)
-        self.rewards = np.zeros(capacity, np.float32)
-        self.terminated = np.zeros(capacity, np.float32)
-        self._batch = {
-            name: np.zeros((batch_size, *getattr(self, name).shape[1:]), getattr(self, name).dtype)
-            for name in self.FIELDS
-        }
-
-    def add(
-        self,
-        obs: np.ndarray,
-        next_obs: np.ndarray,
-        actions: np.ndarray,
-        rewards: np.ndarray,
-        terminated: np.ndarray,
-    ) -> None:
-        """Append a batch of n transitions (leading axis n), overwriting the oldest when full."""
-        n = len(actions)
-        idx = (self.pos + np.arange(n)) % self.capacity if n > 1 else self.pos
-        self.obs[idx] = obs
-        self.next_obs[idx] = next_obs
-        self.actions[idx] = actions
-        self.rewards[idx] = rewards
-        self.terminated[idx] = terminated
-        self.pos = (self.pos + n) % self.capacity
-        self.size = min(self.size + n, self.capacity)
-
-    def sample(self, rng: np.random.Generator, batch_size: int) -> dict[str, np.ndarray]:
-        """``batch_size`` transitions drawn uniformly with replacement: dict of arrays."""
-        idx = rng.integers(0, self.size, size=batch_size)
-        out = self._batch
-        if len(out["actions"]) != batch_size:
-            out = {k: np.empty((batch_size, *v.shape[1:]), v.dtype) for k, v in out.items()}
-        for name in self.FIELDS:
-            np.take(getattr(self, name), idx, axis=0, out=out[name])
-        return out
-
-    def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, int]]:
-        """``(arrays, meta)``: the filled part of the buffer and its write position."""
-        arrays = {name: getattr(self, name)[: self.size] for name in self.FIELDS}
-        return arrays, {"pos": self.pos, "size": self.size, "capacity": self.capacity}
-
-    def load_state_dict(self, arrays: dict[str, np.ndarray], meta: dict[str, int]) -> None:
-        """Restore what :meth:`state_dict` returned (capacity must match)."""
-        if int(meta["capacity"]) != self.capacity:
-            raise ValueError(
-                f"replay capacity {meta['capacity']} saved, {self.capacity} configured"
-            )
-        self.pos, self.size = int(meta["pos"]), int(meta["size"])
-        for name in self.FIELDS:
-            getattr(self, name)[: self.size] = arrays[name]
 
 
 # --------------------------------------------------------------------------------------------

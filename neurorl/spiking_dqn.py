@@ -8,7 +8,7 @@ Spiking DQN, method (read :func:`train_spiking_dqn` top to bottom):
   Inputs are divided by the per-dimension std of the first ``learning_starts`` (random-play)
   states [ours, mirrors SDN's normalisation by the teacher's states].
 * RL: :mod:`neurorl.dqn`'s machinery, not a copy of it — its ε schedule
-  (:func:`~neurorl.dqn.linear_schedule`), :class:`~neurorl.dqn.ReplayBuffer`, and
+  (:func:`~neurorl.dqn.linear_schedule`), :class:`~neurorl.replay.ReplayBuffer`, and
   :func:`~neurorl.dqn.td_loss_and_grads` (Double-DQN targets from a target copy of the student,
   Huber loss), which call the student through :class:`KernelQ`, an adapter with the
   ``nn.Sequential`` interface whose backward is the kernel's BPTT with a surrogate gradient.
