@@ -166,6 +166,12 @@ def preset_config(env_id: str, **overrides: Any) -> DQNConfig:
     return DQNConfig.from_dict({"env_id": env_id, **PRESETS[env_family(env_id)], **overrides})
 
 
+def selected_evaluation(evals: Sequence[Sequence[float]]) -> int:
+    """Index of the evaluation that picks the teacher in ``evals`` ((step, mean return) rows):
+    the best mean return, the latest of equals."""
+    return max(range(len(evals)), key=lambda k: (evals[k][1], k))
+
+
 def linear_schedule(start: float, end: float, duration: float, t: float) -> float:
     """Value moving linearly from ``start`` (t = 0) to ``end`` (t ≥ ``duration``)."""
     if duration <= 0:
@@ -595,9 +601,9 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> Train
         if cfg.eval_every and step // cfg.eval_every > (step - n_env) // cfg.eval_every:
             score = float(evaluate(q, cfg.env_id, cfg.eval_episodes, seed=SELECTION_SEED,
                                    env_options=cfg.env_options).mean())
-            if not evals or score >= max(e[1] for e in evals):
-                best_flat[...] = flat
             evals.append((step, score))
+            if selected_evaluation(evals) == len(evals) - 1:
+                best_flat[...] = flat
 
         # -- checkpoint, progress
         if (
@@ -631,7 +637,7 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> Train
     q.meta.update(step=iteration * n_env, seed=cfg.seed)
     teacher = q
     if evals:
-        best = max(range(len(evals)), key=lambda k: (evals[k][1], k))
+        best = selected_evaluation(evals)
         teacher = QNetwork(net, best_params, obs_scale, dict(q.meta))
         teacher.meta.update(selected_at_step=evals[best][0], selection_return=evals[best][1])
     if out is not None:
@@ -843,7 +849,7 @@ def plot_learning_curve(
     if evals is not None and len(evals):
         ax.plot(evals[:, 0], evals[:, 1], "s-", ms=4, mfc="none", color="tab:orange", lw=1,
                 label="greedy evaluation (picks the teacher)")
-        best = max(range(len(evals)), key=lambda k: (evals[k, 1], k))
+        best = selected_evaluation(evals)
         ax.plot(*evals[best], "s", ms=7, color="tab:orange", label="teacher")
     ax.set_xlabel("environment steps")
     ax.set_ylabel("return (training episodes: ε-greedy)")
@@ -869,6 +875,7 @@ __all__ = [
     "PRESETS",
     "learn_phase",
     "linear_schedule",
+    "selected_evaluation",
     "load_teacher",
     "plot_learning_curve",
     "td_loss_and_grads",

@@ -14,7 +14,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["adam_update", "bias_relu", "put_block", "relu_grad", "relu_grad_columns"]
+__all__ = [
+    "adam_update",
+    "as_scalars",
+    "bias_relu",
+    "put_block",
+    "relu_grad",
+    "relu_grad_columns",
+]
 
 _jit = numba.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
 

@@ -561,7 +561,7 @@ class Sequential:
             else:
                 h = conv2d_forward(params[kw], params[kb], h, spec.stride)[0]
             if spec.relu:
-                h = np.maximum(h, 0, out=h) if spec.kind == "dense" else np.maximum(h, 0)
+                h = np.maximum(h, 0, out=h)  # h is a fresh array (or a view of one)
         return h
 
 

@@ -238,7 +238,8 @@ def test_teacher_is_the_best_greedy_evaluation(tmp_path):
     res = dqn.train(cfg, tmp_path, progress=False)
     steps, scores = res.evals[:, 0], res.evals[:, 1]
     np.testing.assert_array_equal(steps, np.arange(1000, 6001, 1000))
-    best = max(range(len(scores)), key=lambda k: (scores[k], k))
+    best = int(np.flatnonzero(scores == scores.max())[-1])  # the best, the latest of equals
+    assert dqn.selected_evaluation(res.evals) == best
     assert len(set(scores)) > 1, "the evaluations should differ for this test to mean something"
     teacher = dqn.load_teacher(tmp_path / dqn.TEACHER_FILE)
     assert teacher.meta["selected_at_step"] == steps[best]
