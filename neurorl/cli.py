@@ -200,6 +200,12 @@ def _args_convert(p: argparse.ArgumentParser) -> None:
         help="initial membrane of the hidden layers, as a fraction of the threshold (paper: 0)",
     )
     p.add_argument(
+        "--per",
+        choices=("layer", "neuron"),
+        default="layer",
+        help="one normalisation scale per layer (the paper) or per hidden unit/channel",
+    )
+    p.add_argument(
         "--backend",
         choices=("kernel", "brian2", "standalone"),
         default="kernel",
@@ -232,6 +238,7 @@ def _run_convert(args: argparse.Namespace) -> int:
         seed=args.seed,
         model=args.model,
         v_init=args.v_init,
+        per=args.per,
     )
     for key, value in report.items():
         print(f"{key:28s} {value}")

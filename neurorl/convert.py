@@ -45,6 +45,7 @@ from neurorl.envs import make_env
 from neurorl.network import Conv, Network
 
 __all__ = [
+    "CONVERSION_TEACHER",
     "ConvertedSNN",
     "Readouts",
     "SNNPolicy",
@@ -58,21 +59,31 @@ __all__ = [
     "play_brian2",
     "rate_code_bound",
     "report",
+    "scale_summary",
 ]
+
+
+# DQN preset overrides for a teacher meant for conversion [ours]: a dueling MLP (neurorl.dueling)
+# whose advantage stream, one hidden layer of 2048, is what gets converted, trained with
+# advantage learning (α = 0.9), which widens the action gaps. A plain CartPole Q-network's gaps
+# are ~0.04 % of Q, far below the rounding of hidden rates to k/T; the advantage stream carries
+# only the gaps. See scripts/fig_conversion.py --seed-table for what it gives per seed.
+CONVERSION_TEACHER: dict = {"dueling": True, "hidden": (2048,), "advantage_learning": 0.9}
 
 
 @dataclass
 class ConvertedSNN:
     """A converted network with what its evaluation needs.
 
-    ``scales`` are the λ_l used; ``preprocess`` maps observations (N, *obs_shape) to input
+    ``scales`` are the λ_l used (floats, or per-unit arrays for hidden layers, see
+    :func:`layer_scales`); ``preprocess`` maps observations (N, *obs_shape) to input
     currents (N, n_in); ``output`` names the output layer; ``v_th`` its threshold and ``v_init``
     the membrane potential every neuron starts from (both in the model's units, 1 = threshold
     after normalisation).
     """
 
     net: Network
-    scales: list[float]
+    scales: list[float | np.ndarray]
     percentile: float
     preprocess: Callable[[np.ndarray], np.ndarray]
     output: str
@@ -111,18 +122,35 @@ def collect_states(
     return dqn_collect_states(teacher, env_id, n, epsilon=epsilon, seed=seed)
 
 
-def layer_scales(teacher: QNetwork, states: np.ndarray, percentile: float = 99.9) -> list[float]:
-    """λ_l: the ``percentile`` of each layer's pre-activations over ``states`` (p = 100: max)."""
+def layer_scales(
+    teacher: QNetwork, states: np.ndarray, percentile: float = 99.9, per: str = "layer"
+) -> list[float | np.ndarray]:
+    """λ_l: the ``percentile`` of each layer's pre-activations over ``states`` (p = 100: max).
+
+    ``per="layer"``: one float per layer (the paper). ``per="neuron"``: an array (n_units,) per
+    hidden layer, one λ per unit (per channel for a conv layer), over that unit's pre-activations
+    alone [ours, after the channel-wise normalisation of Kim et al., AAAI 2020]; a unit that never
+    turns on over ``states`` gets λ = 1. The output layer always has one λ (its argmax must not
+    change).
+    """
     if not 0 < percentile <= 100:
         raise ValueError(f"percentile must be in (0, 100], got {percentile}")
+    if per not in ("layer", "neuron"):
+        raise ValueError(f"per must be 'layer' or 'neuron', got {per!r}")
     scales = []
     for batch in np.array_split(states, max(1, len(states) // 4096)):
         _, pre = teacher.forward(batch, preactivations=True)
-        scales.append([np.asarray(z, dtype=np.float64).ravel() for z in pre])
-    lambdas = []
-    for layer in range(len(scales[0])):
+        scales.append([np.asarray(z, dtype=np.float64) for z in pre])
+    lambdas: list[float | np.ndarray] = []
+    n_layers = len(scales[0])
+    for layer in range(n_layers):
         values = np.concatenate([s[layer] for s in scales])
-        lam = float(np.percentile(values, percentile))
+        if per == "neuron" and layer < n_layers - 1:
+            per_unit = np.moveaxis(values, 1, 0).reshape(values.shape[1], -1)
+            lam = np.percentile(per_unit, percentile, axis=1)
+            lambdas.append(np.where(lam > 0, lam, 1.0))
+            continue
+        lam = float(np.percentile(values.ravel(), percentile))
         if not lam > 0:
             raise ValueError(
                 f"layer {layer}: the {percentile}th percentile of its pre-activations is {lam}; "
@@ -139,11 +167,16 @@ def convert(
     model: str = "if_onset",
     dt: float = 1.0,
     v_init: float = 0.5,
+    per: str = "layer",
 ) -> ConvertedSNN:
     """Convert ``teacher`` into a :class:`ConvertedSNN` of ``model`` neurons (see module doc).
 
+    A dueling teacher (:mod:`neurorl.dueling`) is converted through its advantage stream
+    (:meth:`QNetwork.greedy_network`): its argmax is the teacher's greedy action, and its layers
+    are normalised on the scale of the advantages instead of that of V ≈ 1/(1-γ) [ours].
+
     Args:
-        teacher: the DQN (MLP or conv).
+        teacher: the DQN (MLP or conv, or a dueling MLP).
         states: observations (N, *obs_shape) whose pre-activations set the scales λ_l.
         percentile: the percentile p of each layer's pre-activations used as λ_l (100: max-norm).
         model: an IF model file with ``v``, ``v_th`` and a per-neuron ``bias``; if it has an
@@ -153,21 +186,23 @@ def convert(
         v_init: initial membrane potential of the hidden layers as a fraction of v_th (0.5
             rounds their rates to k/T, 0 floors them as in the paper); the output layer starts
             from the model's initial state (0 for the shipped IF models).
+        per: ``"layer"`` (one λ per layer, the paper) or ``"neuron"`` (one λ per hidden unit or
+            channel, see :func:`layer_scales`); either way the ANN's argmax is unchanged.
     """
+    teacher = teacher.greedy_network()
     neuron = models.load(model)
     v_th = float(neuron.parameters["v_th"].si) if "v_th" in neuron.parameters else 1.0
     # hidden layers start at v_init * v_th (their rates are what the next layer sees); the output
     # layer keeps the model's own initial state, so its spike count is the paper's readout
     hidden = dataclasses.replace(neuron, initial={**neuron.initial, "v": v_init * v_th})
-    lambdas = layer_scales(teacher, states, percentile)
+    lambdas = layer_scales(teacher, states, percentile, per)
     net = Network(dt=dt, seed=0)
     previous = net.input(int(np.prod(teacher.net.in_shape)), name="obs")
-    prev_scale = 1.0
+    prev_scale: float | np.ndarray = 1.0  # λ of the previous layer's units (channels)
     n_layers = len(lambdas)
     for k, (layer, lam) in enumerate(zip(teacher.layers, lambdas, strict=True)):
         spec = layer.spec
-        weights = np.asarray(layer.W, np.float64) * prev_scale / lam
-        bias = np.asarray(layer.b, np.float64) / lam
+        weights, bias = _normalised_weights(layer, prev_scale, lam)
         last = k == n_layers - 1
         name = "q" if last else f"if{k + 1}"
         size = int(np.prod(spec.out_shape))
@@ -185,6 +220,22 @@ def convert(
         previous, prev_scale = current, lam
     v0 = float(net.initial_state(net.layers["q"])["v"])
     return ConvertedSNN(net, lambdas, percentile, teacher.preprocess, "q", v_th, v0)
+
+
+def _normalised_weights(
+    layer, prev_scale: float | np.ndarray, lam: float | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """W_l λ_{l-1} / λ_l and b_l / λ_l (float64) for scalar or per-unit (per-channel) λ."""
+    W = np.asarray(layer.W, np.float64)
+    prev, lam = np.asarray(prev_scale, np.float64), np.asarray(lam, np.float64)
+    if layer.spec.kind == "dense":
+        if prev.ndim:  # one λ per input unit; after a conv layer, per channel of NCHW
+            prev = np.repeat(prev, W.shape[0] // len(prev))[:, None]
+        return W * prev / lam, np.asarray(layer.b, np.float64) / lam
+    if prev.ndim:
+        prev = prev[None, :, None, None]
+    out = lam[:, None, None, None] if lam.ndim else lam
+    return W * prev / out, np.asarray(layer.b, np.float64) / lam
 
 
 def normalised_ann(snn: ConvertedSNN, obs: np.ndarray) -> np.ndarray:
@@ -272,6 +323,16 @@ def _fan_out(net: Network) -> dict[str, np.ndarray]:
     return fan
 
 
+def scale_summary(scales: list[float | np.ndarray]) -> list:
+    """The λ_l for a report: floats as they are, per-unit arrays as ``{min, median, max}``."""
+    return [
+        round(float(x), 4) if np.ndim(x) == 0
+        else {k: round(float(f(x)), 4) for k, f in (("min", np.min), ("median", np.median),
+                                                    ("max", np.max))}
+        for x in scales
+    ]
+
+
 def conversion_rate(snn_actions: np.ndarray, dqn_actions: np.ndarray) -> float:
     """Fraction of states on which the two greedy actions agree."""
     return float(np.mean(np.asarray(snn_actions) == np.asarray(dqn_actions)))
@@ -340,10 +401,12 @@ def report(
     seed: int = 0,
     model: str = "if_onset",
     v_init: float = 0.5,
+    per: str = "layer",
 ) -> dict:
     """Convert ``teacher`` and measure it: what ``neurorl convert`` prints.
 
-    ``model`` and ``v_init`` are those of :func:`convert` (``"if"`` and 0: the paper's variant).
+    ``model``, ``v_init`` and ``per`` are those of :func:`convert` (``"if"``, 0 and ``"layer"``:
+    the paper's variant).
 
     ``backend``: ``kernel`` (numpy), ``brian2`` (Brian2 runtime: batch replay for the conversion
     rate, closed loop for the returns) or ``standalone`` (cpp_standalone batch replay; returns
@@ -355,7 +418,7 @@ def report(
         raise ValueError(f"unknown backend {backend!r}: kernel, brian2 or standalone")
     states = collect_states(teacher, env_id, n=n_states, seed=seed)
     held = collect_states(teacher, env_id, n=n_eval, seed=seed + 1)
-    snn = convert(teacher, states, percentile=percentile, model=model, v_init=v_init)
+    snn = convert(teacher, states, percentile=percentile, model=model, v_init=v_init, per=per)
     if backend == "kernel":
         readouts = kernel_readouts(snn, held, T)
     else:
@@ -381,5 +444,6 @@ def report(
         "dqn_return_mean": float(dqn_returns.mean()),
         "spikes_per_decision": float(readouts.spikes.mean()),
         "synaptic_ops_per_decision": float(readouts.synaptic_ops.mean()),
-        "layer_scales": [float(x) for x in snn.scales],
+        "per": per,
+        "layer_scales": scale_summary(snn.scales),
     }

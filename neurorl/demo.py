@@ -5,7 +5,9 @@
 2. Teacher: train the numpy DQN teacher on the environment and evaluate it greedily.
 3. Conversion (Tan et al. 2021): convert the teacher into an IF network, measure the conversion
    rate for both readouts against T, check that Brian2 (batch replay and closed loop) takes the
-   kernel's actions, and play greedy episodes with the SNN.
+   kernel's actions, and play greedy episodes with the SNN. Then the same for a dueling teacher
+   trained for conversion (``convert.CONVERSION_TEACHER``: its advantage stream is converted,
+   one λ per neuron), whose conversion rate is far higher.
 4. Distillation (SDN): distil a small LIF student from the teacher at high temperature, play it
    in Brian2 closed loop and check that it takes the kernel's actions.
 5. Chip: map the student onto the nc64c and Loihi profiles and report latency and energy per
@@ -13,7 +15,8 @@
    ``neurorl/hardware/profiles/nc64c.toml``).
 
 Writes ``runs/demo/``: ``report.json`` and, per stage, the PNG figures with the CSV they were
-drawn from (``training``, ``decision``, ``teacher/learning_curve``, ``conversion``,
+drawn from (``training``, ``decision``, ``teacher/learning_curve``,
+``teacher_dueling/learning_curve``, ``conversion``,
 ``distillation`` with ``sdn/metrics.csv``) and the chip reports ``chip_<profile>.json``.
 """
 
@@ -27,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neurorl.dueling import Dueling
 from neurorl.supervised import (
     SupervisedConfig,
     build_classifier,
@@ -136,16 +140,20 @@ def _write_decision(out_dir: Path, net, cfg: SupervisedConfig, x_test, y_test) -
     plt.close(fig)
 
 
-def run_teacher_stage(out_dir: Path, env_id: str, seed: int):
-    """Train the DQN teacher with the preset for ``env_id``; returns (teacher, report)."""
+def run_teacher_stage(
+    out_dir: Path, env_id: str, seed: int, name: str = "teacher", **overrides
+):
+    """Train a DQN teacher (the preset for ``env_id`` + ``overrides``) into ``out_dir/name``;
+    returns (teacher, report)."""
     from neurorl import dqn
 
-    cfg = dqn.preset_config(env_id, seed=seed)
-    result = dqn.train(cfg, out_dir / "teacher")
+    cfg = dqn.preset_config(env_id, seed=seed, **overrides)
+    result = dqn.train(cfg, out_dir / name)
+    kind = "dueling DQN" if cfg.dueling else "DQN"
     dqn.plot_learning_curve(
         result.metrics,
-        out_dir / "teacher" / dqn.CURVE_FILE,
-        title=f"DQN teacher on {env_id}, seed {seed}",
+        out_dir / name / dqn.CURVE_FILE,
+        title=f"{kind} teacher on {env_id}, seed {seed}",
         evals=result.evals,
     )
     returns = dqn.evaluate(result.q, env_id, episodes=20, seed=10_000)
@@ -159,20 +167,26 @@ def run_teacher_stage(out_dir: Path, env_id: str, seed: int):
     }
 
 
-def run_conversion_stage(out_dir: Path, teacher, env_id: str, seed: int) -> dict:
-    """Convert ``teacher`` to an IF network; conversion rates, Brian2 agreement, SNN returns."""
+def run_conversion_stage(
+    out_dir: Path, teacher, env_id: str, seed: int, percentile: float = 99.9, per: str = "layer"
+) -> tuple[dict, list[dict]]:
+    """Convert ``teacher`` to an IF network; (report, rows of the conversion rate against T):
+    conversion rates, Brian2 agreement, SNN returns."""
     from neurorl import convert as C
     from neurorl import dqn
 
     states = C.collect_states(teacher, env_id, n=5000, seed=seed)
     held = C.collect_states(teacher, env_id, n=500, seed=seed + 1)
-    snn = C.convert(teacher, states, percentile=99.9)
+    snn = C.convert(teacher, states, percentile=percentile, per=per)
     dqn_actions = teacher.act(held)
+    label = "dueling teacher" if isinstance(teacher.net, Dueling) else "preset teacher"
+    label += f", p={percentile:g}, one λ per {per}"
     rows = []
     for T in (10, 20, 50, 100, 200):
         r = C.kernel_readouts(snn, held, T)
         rows.append(
             {
+                "teacher": label,
                 "T": T,
                 "robust": C.conversion_rate(r.actions("robust"), dqn_actions),
                 "count": C.conversion_rate(r.actions("count"), dqn_actions),
@@ -186,13 +200,13 @@ def run_conversion_stage(out_dir: Path, teacher, env_id: str, seed: int) -> dict
     (episode,) = C.play_brian2(snn, env_id, T=50, episodes=1, seed=seed + 2)
     replay = C.kernel_readouts(snn, np.stack(episode.observations), 50).actions()
     returns = dqn.evaluate(C.SNNPolicy(snn, T), env_id, episodes=5, seed=10_000)
-    _write_conversion(out_dir, rows)
     by_T = {row["T"]: row for row in rows}
     return {
-        "percentile": 99.9,
-        "layer_scales": [round(x, 3) for x in snn.scales],
-        "conversion_rate_robust_T20_T100_T200": [by_T[t]["robust"] for t in (20, 100, 200)],
-        "conversion_rate_count_T20_T100_T200": [by_T[t]["count"] for t in (20, 100, 200)],
+        "percentile": percentile,
+        "per": per,
+        "layer_scales": C.scale_summary(snn.scales),
+        "conversion_rate_robust_T20_T50_T100": [by_T[t]["robust"] for t in (20, 50, 100)],
+        "conversion_rate_count_T20_T50_T100": [by_T[t]["count"] for t in (20, 50, 100)],
         "brian2_batch_equals_kernel_T100": bool(
             np.array_equal(kernel.count, batch.count)
             and np.allclose(kernel.robust, batch.robust, atol=1e-9)
@@ -202,7 +216,7 @@ def run_conversion_stage(out_dir: Path, teacher, env_id: str, seed: int) -> dict
         "closed_loop_actions_equal_kernel": bool(np.array_equal(replay, episode.actions)),
         "snn_return_T100_5_episodes": float(returns.mean()),
         "spikes_per_decision_T100": by_T[100]["spikes_per_decision"],
-    }
+    }, rows
 
 
 def run_distillation_stage(out_dir: Path, teacher, env_id: str, seed: int):
@@ -301,10 +315,13 @@ def _write_conversion(out_dir: Path, rows: list[dict]) -> None:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    Ts = [r["T"] for r in rows]
-    fig, ax = plt.subplots(figsize=(4.8, 3.4))
-    ax.plot(Ts, [r["robust"] for r in rows], "o-", label="robust readout (count + membrane)")
-    ax.plot(Ts, [r["count"] for r in rows], "s--", label="spike-count readout")
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for i, teacher in enumerate(dict.fromkeys(r["teacher"] for r in rows)):
+        mine = [r for r in rows if r["teacher"] == teacher]
+        Ts = [r["T"] for r in mine]
+        ax.plot(Ts, [r["robust"] for r in mine], "o-", color=f"C{i}", label=f"{teacher}: robust")
+        ax.plot(Ts, [r["count"] for r in mine], "s--", color=f"C{i}", alpha=0.6,
+                label=f"{teacher}: spike count")
     ax.set(
         xscale="log",
         xlabel="simulation steps per decision T",
@@ -334,7 +351,17 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"\n== stage 2: train the DQN teacher on {args.env}")
     teacher, report["teacher"] = run_teacher_stage(out_dir, args.env, args.seed)
     print("\n== stage 3: convert the teacher into a spiking network (Tan et al. 2021)")
-    report["conversion"] = run_conversion_stage(out_dir, teacher, args.env, args.seed)
+    report["conversion"], rows = run_conversion_stage(out_dir, teacher, args.env, args.seed)
+    print("a dueling teacher for conversion: its advantage stream is converted")
+    from neurorl.convert import CONVERSION_TEACHER
+
+    dueling, report["dueling_teacher"] = run_teacher_stage(
+        out_dir, args.env, args.seed, name="teacher_dueling", **CONVERSION_TEACHER
+    )
+    report["conversion_dueling"], more = run_conversion_stage(
+        out_dir, dueling, args.env, args.seed, percentile=99.99, per="neuron"
+    )
+    _write_conversion(out_dir, rows + more)
     print("\n== stage 4: distil a spiking student from the teacher (SDN)")
     student, report["distillation"] = run_distillation_stage(out_dir, teacher, args.env, args.seed)
     print("\n== stage 5: the student on neuromorphic chips, next to the DNN")

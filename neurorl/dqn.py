@@ -43,6 +43,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from neurorl import checkpoint, nn
+from neurorl.dueling import Dueling, dueling_mlp
 from neurorl.envs import SeededVectorEnv, make_env
 from neurorl.memory import keep_freed_memory
 from neurorl.optim import Adam, clip_grad_norm
@@ -86,6 +87,8 @@ class DQNConfig:
     exploration_fraction: float = 0.16
     max_grad_norm: float = 10.0
     double_dqn: bool = True
+    dueling: bool = False  # MLP only: separate value and advantage streams (neurorl.dueling)
+    advantage_learning: float = 0.0  # α of Bellemare et al.'s advantage learning (0: plain TD)
     reward_clip: float = 0.0  # > 0: clip training rewards to ±reward_clip (Atari: 1)
     env_options: dict[str, Any] = field(default_factory=dict)
     eval_every: int = 0  # steps between greedy evaluations that pick the teacher (0: final weights)
@@ -199,7 +202,7 @@ class QNetwork:
     Atari frames) before the first layer. ``meta`` holds what the checkpoint said (env, config).
     """
 
-    net: nn.Sequential
+    net: nn.Sequential | Dueling
     params: dict[str, np.ndarray]
     obs_scale: float = 1.0
     meta: dict[str, Any] = field(default_factory=dict)
@@ -209,10 +212,20 @@ class QNetwork:
         """Number of actions (outputs)."""
         return self.net.out_size
 
+    def greedy_network(self) -> QNetwork:
+        """The network whose argmax is the greedy action: this one, or a dueling network's
+        advantage stream (parameters shared, not copied)."""
+        if not isinstance(self.net, Dueling):
+            return self
+        params = Dueling.stream_params(self.params, "advantage")
+        return QNetwork(self.net.advantage, params, self.obs_scale, self.meta)
+
     @property
     def layers(self) -> list[Layer]:
         """Per-layer specs with their ``W`` and ``b`` arrays, input to output (ReLU after all but
-        the last)."""
+        the last); a dueling network has two streams: see :meth:`greedy_network`."""
+        if isinstance(self.net, Dueling):
+            raise TypeError("a dueling network has two streams; use greedy_network().layers")
         return [
             Layer(spec, self.params[f"l{i}.W"], self.params[f"l{i}.b"])
             for i, spec in enumerate(self.net.layers)
@@ -245,8 +258,10 @@ class QNetwork:
         return q[0] if single else q
 
     def act(self, obs: np.ndarray) -> np.ndarray:
-        """Greedy actions (N,) int64 for a batch of observations."""
+        """Greedy actions (N,) int64 for a batch of observations (dueling: argmax of A)."""
         x, _ = self._batch(obs)
+        if isinstance(self.net, Dueling):
+            return np.argmax(self.net.advantages(self.params, self.preprocess(x)), axis=1)
         return np.argmax(self.net(self.params, self.preprocess(x)), axis=1)
 
     def save(self, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
@@ -261,11 +276,12 @@ class QNetwork:
 
 def build_q_network(
     obs_shape: Sequence[int], obs_dtype: str, n_actions: int, cfg: DQNConfig
-) -> tuple[nn.Sequential, float]:
+) -> tuple[nn.Sequential | Dueling, float]:
     """Choose the architecture for these observations: ``(net, obs_scale)``.
 
     ``cfg.net = "auto"``: 1-D → MLP(``cfg.hidden``); (C, 10, 10) → MinAtar net; (4, 84, 84) →
-    Nature DQN. uint8 observations are scaled by 1/255.
+    Nature DQN. uint8 observations are scaled by 1/255. ``cfg.dueling``: two MLP streams
+    (:func:`neurorl.dueling.dueling_mlp`).
     """
     kind = cfg.net
     shape = tuple(obs_shape)
@@ -282,6 +298,10 @@ def build_q_network(
                 "set net to 'mlp', 'minatar' or 'nature'"
             )
     scale = 1.0 / 255.0 if obs_dtype == "uint8" else 1.0
+    if cfg.dueling and kind != "mlp":
+        raise ValueError(f"dueling is implemented for MLP Q-networks only, not {kind!r}")
+    if kind == "mlp" and cfg.dueling:
+        return dueling_mlp(int(np.prod(shape)), cfg.hidden, n_actions), scale
     if kind == "mlp":
         return nn.mlp(int(np.prod(shape)), cfg.hidden, n_actions), scale
     if kind == "minatar":
@@ -300,7 +320,8 @@ def load_teacher(path: str | Path) -> QNetwork:
     arrays, meta = checkpoint.load(path)
     if "architecture" not in meta:
         raise ValueError(f"{path}: checkpoint holds no Q-network (no 'architecture' in its header)")
-    net = nn.Sequential.from_dict(meta["architecture"])
+    arch = meta["architecture"]
+    net = Dueling.from_dict(arch) if "dueling" in arch else nn.Sequential.from_dict(arch)
     params = {k[2:]: v for k, v in arrays.items() if k.startswith("q/")}
     missing = set(net.param_shapes()) - set(params)
     if missing:
@@ -329,7 +350,7 @@ def flat_parameters(shapes: dict[str, tuple[int, ...]]) -> tuple[np.ndarray, dic
 
 
 def td_targets(
-    net: nn.Sequential,
+    net: nn.Sequential | Dueling,
     params: dict[str, np.ndarray],
     target_params: dict[str, np.ndarray],
     batch: dict[str, np.ndarray],
@@ -337,12 +358,19 @@ def td_targets(
     double_dqn: bool,
     obs_scale: float = 1.0,
     q_next_target: np.ndarray | None = None,
+    advantage_learning: float = 0.0,
+    q_target: np.ndarray | None = None,
 ) -> np.ndarray:
-    """TD targets (B,) float32: r + γ(1 − terminated)·Q_target(s', a*).
+    """TD targets (B,) float32: r + γ(1 − terminated)·Q_target(s', a*) − α·gap.
 
     a* = argmax_a Q_online(s', a) (Double DQN) or argmax_a Q_target(s', a). Truncated transitions
     carry terminated = 0 and so bootstrap from their real last observation s'.
     ``q_next_target`` (B, A): Q_target(s', ·) if already computed (see :func:`learn_phase`).
+    ``advantage_learning`` α (Bellemare et al., AAAI 2016, "Increasing the action gap"):
+    gap = max_a Q_target(s, a) − Q_target(s, a_t), so the targets of actions worse than the
+    greedy one are pushed down; in the tabular case the fixed point keeps V and the greedy
+    policy and multiplies every action gap by 1/(1 − α). ``q_target`` (B, A): Q_target(s, ·) if
+    already computed.
     """
     nxt = batch["next_obs"].astype(np.float32, copy=False)
     if obs_scale != 1.0 and (double_dqn or q_next_target is None):
@@ -355,11 +383,18 @@ def td_targets(
         q_next = q_next_target[rows, a_star]
     else:
         q_next = q_next_target.max(axis=1)
-    return batch["rewards"] + np.float32(gamma) * (1.0 - batch["terminated"]) * q_next
+    y = batch["rewards"] + np.float32(gamma) * (1.0 - batch["terminated"]) * q_next
+    if advantage_learning:
+        if q_target is None:
+            obs = batch["obs"].astype(np.float32, copy=False)
+            q_target = net(target_params, obs * np.float32(obs_scale) if obs_scale != 1 else obs)
+        gap = q_target.max(axis=1) - q_target[rows, batch["actions"]]
+        y = y - np.float32(advantage_learning) * gap
+    return y
 
 
 def td_loss_and_grads(
-    net: nn.Sequential,
+    net: nn.Sequential | Dueling,
     params: dict[str, np.ndarray],
     target_params: dict[str, np.ndarray],
     batch: dict[str, np.ndarray],
@@ -369,6 +404,8 @@ def td_loss_and_grads(
     with_stats: bool = True,
     q_next_target: np.ndarray | None = None,
     out: dict[str, np.ndarray] | None = None,
+    advantage_learning: float = 0.0,
+    q_target: np.ndarray | None = None,
 ) -> tuple[float, float, dict[str, np.ndarray]]:
     """Huber TD loss of a batch and its gradient w.r.t. ``params``: ``(loss, mean Q(s,a), grads)``.
 
@@ -376,13 +413,15 @@ def td_loss_and_grads(
     ``terminated`` and nowhere else. ``with_stats=False`` skips computing the loss and mean Q
     (returned as NaN); the gradient is the same. ``q_next_target`` as in :func:`td_targets`;
     ``out`` (optional, keyed like ``params``) receives the gradients in place.
+    ``advantage_learning`` and ``q_target`` as in :func:`td_targets`.
     """
     obs = batch["obs"].astype(np.float32, copy=False)
     if obs_scale != 1.0:
         obs = obs * np.float32(obs_scale)
     rows = np.arange(len(obs))
     y = td_targets(
-        net, params, target_params, batch, gamma, double_dqn, obs_scale, q_next_target
+        net, params, target_params, batch, gamma, double_dqn, obs_scale, q_next_target,
+        advantage_learning, q_target,
     )
     q, cache = net.forward(params, obs)
     a = batch["actions"]
@@ -406,7 +445,7 @@ TARGET_BATCHES = 16  # batches per target-network product (larger products run f
 
 
 def learn_phase(
-    net: nn.Sequential,
+    net: nn.Sequential | Dueling,
     params: dict[str, np.ndarray],
     target_params: dict[str, np.ndarray],
     flat_grad: np.ndarray,
@@ -433,10 +472,16 @@ def learn_phase(
         batches = rb.sample(rng, size * n)
         nxt = batches["next_obs"].astype(np.float32, copy=False)
         nxt = nxt * scale if obs_scale != 1 else nxt
-        q_next_target = None
+        now = None
+        if cfg.advantage_learning:
+            now = batches["obs"].astype(np.float32, copy=False)
+            now = now * scale if obs_scale != 1 else now
+        q_next_target = q_target = None
         for i in range(n):
             if i % TARGET_BATCHES == 0:
-                q_next_target = net(target_params, nxt[i * size : (i + TARGET_BATCHES) * size])
+                chunk = slice(i * size, (i + TARGET_BATCHES) * size)
+                q_next_target = net(target_params, nxt[chunk])
+                q_target = None if now is None else net(target_params, now[chunk])
             rows = slice(i * size, (i + 1) * size)
             j = i % TARGET_BATCHES
             batch = {name: values[rows] for name, values in batches.items()}
@@ -444,7 +489,8 @@ def learn_phase(
             stats = td_loss_and_grads(
                 net, params, target_params, batch, cfg.gamma, cfg.double_dqn, obs_scale,
                 with_stats=last, q_next_target=q_next_target[j * size : (j + 1) * size],
-                out=grad_views,
+                out=grad_views, advantage_learning=cfg.advantage_learning,
+                q_target=None if q_target is None else q_target[j * size : (j + 1) * size],
             )
             if last:
                 loss, mean_q = stats[0], stats[1]

@@ -6,25 +6,29 @@ kernel (float64, the same numbers as Brian2) on held-out states of the teacher's
 (conversion rate against the DQN's greedy action, both readouts) and plays greedy episodes (mean
 return, both readouts).
 
-Two conversion variants (see :mod:`neurorl.convert`): ``ours``, the default of
+Three conversion variants (see :mod:`neurorl.convert`): ``ours``, the default of
 ``convert`` (``models/if_onset.toml``: each layer's bias starts when its input first arrives in
-Brian2's schedule; hidden membranes start at v_th/2), swept over every p; and ``paper``
-(``models/if.toml``, bias from step 0, membranes at 0: the conversion as the paper states it,
-run on Brian2's schedule), at p = 99.9 only. ``ideal`` rows are the ANN-side bound
-:func:`neurorl.convert.rate_code_bound` (activations clipped to [0, 1] and rounded to k/T):
-no rate-coded conversion with those scales does much better in T steps.
+Brian2's schedule; hidden membranes start at v_th/2), swept over every p; ``neuron``, the same
+with one scale λ per hidden unit (``per="neuron"``), swept over every p; and ``paper``
+(``models/if.toml``, bias from step 0, membranes at 0, one λ per layer: the conversion as the
+paper states it, run on Brian2's schedule), at p = 99.9 only. ``ideal`` / ``ideal-neuron`` rows
+are the ANN-side bound :func:`neurorl.convert.rate_code_bound` (activations clipped to [0, 1] and
+rounded to k/T): no rate-coded conversion with those scales does much better in T steps.
 
-CartPole teachers [ours]: the preset teacher (plain DQN, γ = 0.99, seed 0) and the same run with
-double DQN; both solve CartPole-v1. Teachers with γ = 0.9-0.98 have larger action gaps relative to
-their Q scale but none of those screened solves CartPole in 50k or 100k steps, so none is used.
-Rows of an environment not rerun (MinAtar Breakout without ``--minatar``) are kept from the
-existing CSV.
+CartPole teachers [ours]: the preset teacher (plain DQN, γ = 0.99, seed 0), the same run with
+double DQN, and the conversion teacher (preset + ``convert.CONVERSION_TEACHER``: a dueling MLP
+whose advantage stream is converted); all three solve CartPole-v1. The plain teachers' action
+gaps are ~0.04 % of their Q-values, which caps any rate code near 0.6 at T = 50; the advantage
+stream carries only the gaps. Rows of teachers not rerun (MinAtar Breakout without
+``--minatar``, or the teachers not named with ``--cartpole``) are kept from the existing CSV.
 
     python scripts/fig_conversion.py                       # trains the CartPole teachers if needed
     python scripts/fig_conversion.py --cartpole runs/teacher/teacher.npz \
         --minatar runs/minatar_breakout/teacher.npz
+    python scripts/fig_conversion.py --seed-table 0 1 2 3 4   # conversion teachers' seeds
 
-Writes figures/conversion.csv and figures/conversion.png.
+Writes figures/conversion.csv and figures/conversion.png (``--seed-table``:
+figures/conversion_seeds.csv).
 """
 
 from __future__ import annotations
@@ -42,10 +46,19 @@ from neurorl import dqn
 
 FIELDS = ["env", "teacher", "variant", "percentile", "T", "readout", "conversion_rate",
           "return_mean", "return_std", "dqn_return", "spikes_per_decision", "sops_per_decision"]
-VARIANTS = {"ours": dict(model="if_onset", v_init=0.5), "paper": dict(model="if", v_init=0.0)}
+VARIANTS = {
+    "ours": dict(model="if_onset", v_init=0.5),
+    "neuron": dict(model="if_onset", v_init=0.5, per="neuron"),
+    "paper": dict(model="if", v_init=0.0),
+}
+IDEAL = {"ours": "ideal", "neuron": "ideal-neuron"}  # the bound's rows of each variant
 PAPER_PERCENTILES = (99.9,)
 # the CartPole teachers: preset_config overrides, and where they are trained
-CARTPOLE_TEACHERS = {"runs/teacher": {}, "runs/teacher_double": {"double_dqn": True}}
+CARTPOLE_TEACHERS = {
+    "runs/teacher": {},
+    "runs/teacher_double": {"double_dqn": True},
+    "runs/teacher_dueling": dict(C.CONVERSION_TEACHER),
+}
 GOAL_RATE, GOAL_RETURN = 0.99, 0.98
 
 
@@ -53,6 +66,10 @@ def teacher_label(teacher) -> str:
     """A short description of a teacher from its checkpoint's config."""
     cfg = teacher.meta.get("config", {})
     kind = "double" if cfg.get("double_dqn") else "plain"
+    if cfg.get("dueling"):
+        kind = f"dueling ({'-'.join(str(h) for h in cfg.get('hidden', []))})"
+    if cfg.get("advantage_learning"):
+        kind += f" AL α={cfg['advantage_learning']:g}"
     return f"{kind} DQN γ={cfg.get('gamma', '?')} seed {cfg.get('seed', '?')}"
 
 
@@ -67,15 +84,17 @@ def cartpole_teacher(path: str | None, out: Path, overrides: dict):
     return dqn.load_teacher(target)
 
 
-def sweep(env_id, teacher, Ts, percentiles, n_states, n_held, episodes, seed):
-    """Rows of the CSV for one teacher: both variants, both readouts, and the ideal bound."""
+def sweep(env_id, teacher, Ts, percentiles, n_states, n_held, episodes, seed,
+          variants=("ours", "neuron")):
+    """Rows of the CSV for one teacher: ``variants`` over every p and the paper's at p = 99.9,
+    both readouts, and the ideal bound."""
     label = teacher_label(teacher)
     states = C.collect_states(teacher, env_id, n=n_states, seed=seed)
     held = C.collect_states(teacher, env_id, n=n_held, seed=seed + 1)
     dqn_actions = teacher.act(held)
     dqn_return = float(dqn.evaluate(teacher, env_id, episodes=episodes, seed=seed + 2).mean())
     rows = []
-    configs = [("ours", p, T) for p in percentiles for T in Ts]
+    configs = [(v, p, T) for v in variants for p in percentiles for T in Ts]
     configs += [("paper", p, T) for p in PAPER_PERCENTILES for T in Ts]
     bar = tqdm(configs, desc=f"convert {env_id} ({label})", unit="config")
     base = dict(env=env_id, teacher=label, dqn_return=dqn_return)
@@ -84,9 +103,9 @@ def sweep(env_id, teacher, Ts, percentiles, n_states, n_held, episodes, seed):
         readouts = C.kernel_readouts(snn, held, T)
         activity = dict(spikes_per_decision=float(readouts.spikes.mean()),
                         sops_per_decision=float(readouts.synaptic_ops.mean()))
-        if variant == "ours":
+        if variant in IDEAL:
             bound = C.rate_code_bound(snn, held, T).argmax(1)
-            rows.append(dict(base, variant="ideal", percentile=p, T=T, readout="robust",
+            rows.append(dict(base, variant=IDEAL[variant], percentile=p, T=T, readout="robust",
                              conversion_rate=C.conversion_rate(bound, dqn_actions),
                              return_mean=np.nan, return_std=np.nan,
                              spikes_per_decision=np.nan, sops_per_decision=np.nan))
@@ -120,6 +139,13 @@ def read_rows(path: Path) -> list[dict]:
     return rows
 
 
+def main_variant(rows) -> str:
+    """The variant a teacher's panels show: per-neuron scales where swept, else ours, else the
+    paper's."""
+    present = {r["variant"] for r in rows}
+    return next(v for v in ("neuron", "ours", "paper") if v in present)
+
+
 def _select(rows, **where):
     return sorted((r for r in rows if all(r[k] == v for k, v in where.items())),
                   key=lambda r: r["T"])
@@ -133,13 +159,13 @@ def plot(rows, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     groups = list(dict.fromkeys((r["env"], r["teacher"]) for r in rows))
-    all_p = sorted({r["percentile"] for r in rows if r["variant"] != "ideal"})
+    all_p = sorted({r["percentile"] for r in rows if not r["variant"].startswith("ideal")})
     colours = dict(zip(all_p, plt.cm.viridis(np.linspace(0, 0.85, len(all_p))), strict=True))
     fig, axes = plt.subplots(len(groups), 3, figsize=(15, 3.8 * len(groups)), squeeze=False,
                              gridspec_kw=dict(width_ratios=[1, 1, 0.9]))
     for i, (env, teacher) in enumerate(groups):
         mine = [r for r in rows if r["env"] == env and r["teacher"] == teacher]
-        main = "ours" if any(r["variant"] == "ours" for r in mine) else "paper"
+        main = main_variant(mine)
         percentiles = sorted({r["percentile"] for r in mine if r["variant"] == main})
         ax_rate, ax_ret, ax_map = axes[i]
         for p in percentiles:
@@ -152,14 +178,14 @@ def plot(rows, path: Path) -> None:
                              marker="o", ms=3, label=label)
                 ax_ret.plot(Ts, [r["return_mean"] for r in sel], style, color=colour,
                             marker="o", ms=3, label=label)
-        if main == "ours":
+        if main in IDEAL:
             for p in PAPER_PERCENTILES:
                 sel = _select(mine, variant="paper", percentile=p, readout="robust")
                 kw = dict(color="tab:red", lw=1.2, marker="s", ms=3, alpha=0.8,
                           label=f"paper variant, p={p:g}, robust")
                 ax_rate.plot([r["T"] for r in sel], [r["conversion_rate"] for r in sel], **kw)
                 ax_ret.plot([r["T"] for r in sel], [r["return_mean"] for r in sel], **kw)
-                sel = _select(mine, variant="ideal", percentile=p)
+                sel = _select(mine, variant=IDEAL[main], percentile=p)
                 ax_rate.plot([r["T"] for r in sel], [r["conversion_rate"] for r in sel], ":",
                              color="k", lw=1.5, label=f"ideal rate code (ANN side), p={p:g}")
         ax_rate.axhline(GOAL_RATE, color="tab:red", lw=0.6, ls="-.", label="goal 0.99")
@@ -213,7 +239,7 @@ def summary(rows) -> None:
     """Print the goals of the closing note per teacher (ours variant, robust readout)."""
     for env, teacher in dict.fromkeys((r["env"], r["teacher"]) for r in rows):
         mine = [r for r in rows if r["env"] == env and r["teacher"] == teacher]
-        main = "ours" if any(r["variant"] == "ours" for r in mine) else "paper"
+        main = main_variant(mine)
         for p in sorted({r["percentile"] for r in mine if r["variant"] == main}):
             rob = {r["T"]: r for r in _select(mine, variant=main, percentile=p, readout="robust")}
             cnt = {r["T"]: r for r in _select(mine, variant=main, percentile=p, readout="count")}
@@ -221,6 +247,48 @@ def summary(rows) -> None:
                      f" R={rob[T]['return_mean']:.0f}" for T in sorted(rob)]
             print(f"{env} | {teacher} | {main} p={p:g} | robust/count rate, robust return: "
                   + "; ".join(cells))
+
+
+SEED_FIELDS = ["seed", "per", "percentile", "T", "conversion_rate_robust", "conversion_rate_count",
+               "dqn_return_100"]
+
+
+def seed_table(seeds, out: Path, n_states: int, n_held: int) -> None:
+    """Conversion teachers (preset + ``convert.CONVERSION_TEACHER``) of several seeds: robust and
+    count conversion rates at T = 50, 100, 200, into ``out/conversion_seeds.csv``."""
+    rows = []
+    for seed in tqdm(seeds, desc="conversion teachers", unit="seed"):
+        overrides = dict(C.CONVERSION_TEACHER, seed=seed)
+        target = Path(f"runs/teacher_dueling_seed{seed}")
+        if not (target / "teacher.npz").exists():
+            dqn.train(dqn.preset_config("CartPole-v1", **overrides), target, progress=False)
+        teacher = dqn.load_teacher(target / "teacher.npz")
+        ret = float(dqn.evaluate(teacher, "CartPole-v1", episodes=100, seed=10_000).mean())
+        states = C.collect_states(teacher, "CartPole-v1", n=n_states, seed=0)
+        held = C.collect_states(teacher, "CartPole-v1", n=n_held, seed=1)
+        actions = teacher.act(held)
+        for per in ("layer", "neuron"):
+            for p in (99.99, 100.0):
+                snn = C.convert(teacher, states, percentile=p, per=per)
+                for T in (50, 100, 200):
+                    r = C.kernel_readouts(snn, held, T)
+                    rows.append(dict(seed=seed, per=per, percentile=p, T=T, dqn_return_100=ret,
+                                     conversion_rate_robust=C.conversion_rate(r.actions(), actions),
+                                     conversion_rate_count=C.conversion_rate(r.actions("count"),
+                                                                             actions)))
+        with open(out / "conversion_seeds.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=SEED_FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
+    for per in ("layer", "neuron"):
+        for p in (99.99, 100.0):
+            cells = []
+            for T in (50, 100, 200):
+                rates = [r["conversion_rate_robust"] for r in rows
+                         if r["per"] == per and r["percentile"] == p and r["T"] == T]
+                cells.append(f"T={T}: {min(rates):.3f}-{max(rates):.3f}")
+            print(f"per={per} p={p:g} robust rate over seeds {list(seeds)}: " + "; ".join(cells))
+    print(f"wrote {out / 'conversion_seeds.csv'}")
 
 
 def main(argv=None) -> None:
@@ -235,10 +303,19 @@ def main(argv=None) -> None:
     parser.add_argument("--held-out", type=int, default=1_000)
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--variants", nargs="+", choices=("ours", "neuron"),
+                        default=["ours", "neuron"], help="variants swept over every p (the "
+                        "paper's runs at p = 99.9 in any case)")
     parser.add_argument("--out", default="figures")
+    parser.add_argument("--seed-table", type=int, nargs="+", default=None, metavar="SEED",
+                        help="only train conversion teachers of these seeds and write "
+                        "conversion_seeds.csv (no sweep)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.seed_table:
+        seed_table(args.seed_table, out, args.states, args.held_out)
+        return
     if args.cartpole:
         envs = [("CartPole-v1", dqn.load_teacher(p)) for p in args.cartpole]
     else:
@@ -246,12 +323,14 @@ def main(argv=None) -> None:
                 for d, o in CARTPOLE_TEACHERS.items()]
     if args.minatar:
         envs.append(("MinAtar/Breakout", dqn.load_teacher(args.minatar)))
-    rerun = {env for env, _ in envs}
-    kept = [r for r in read_rows(out / "conversion.csv") if r["env"] not in rerun]
+    rerun = {(env, teacher_label(teacher)) for env, teacher in envs}
+    kept = [r for r in read_rows(out / "conversion.csv")
+            if (r["env"], r["teacher"]) not in rerun
+            and not (r["env"] == "MinAtar/Breakout" and args.minatar)]
     rows = []
     for env_id, teacher in envs:
         rows += sweep(env_id, teacher, args.T, args.percentiles, args.states, args.held_out,
-                      args.episodes, args.seed)
+                      args.episodes, args.seed, args.variants)
         with open(out / "conversion.csv", "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=FIELDS)
             writer.writeheader()

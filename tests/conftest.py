@@ -71,3 +71,15 @@ def cartpole_teacher(cartpole_run):
     from neurorl import dqn
 
     return dqn.load_teacher(cartpole_run.out_dir / dqn.TEACHER_FILE)
+
+
+@pytest.fixture(scope="session")
+def dueling_teacher(tmp_path_factory):
+    """A CartPole-v1 teacher meant for conversion (preset + ``convert.CONVERSION_TEACHER``,
+    seed 0; about 40 s on 2 cores), as loaded from its checkpoint."""
+    from neurorl import convert, dqn
+
+    out = tmp_path_factory.mktemp("dueling_teacher")
+    cfg = dqn.preset_config("CartPole-v1", seed=0, **convert.CONVERSION_TEACHER)
+    dqn.train(cfg, out, progress=False)
+    return dqn.load_teacher(out / dqn.TEACHER_FILE)

@@ -49,6 +49,26 @@ def test_td_targets_stop_at_terminated_and_bootstrap_through_truncated():
     assert np.all(y_double <= y_plain + 1e-6)
 
 
+def test_advantage_learning_lowers_the_targets_of_non_greedy_actions():
+    rng = np.random.default_rng(3)
+    net = nn.mlp(3, [5], 2)
+    online, target = net.init(rng), net.init(rng)
+    batch = small_batch(rng, n=8)
+    y = dqn.td_targets(net, online, target, batch, 0.9, True)
+    y_al = dqn.td_targets(net, online, target, batch, 0.9, True, advantage_learning=0.7)
+    q_now = net(target, batch["obs"])
+    gap = q_now.max(1) - q_now[np.arange(8), batch["actions"]]
+    np.testing.assert_allclose(y_al, y - 0.7 * gap, rtol=1e-6, atol=1e-6)
+    greedy = batch["actions"] == q_now.argmax(1)
+    assert greedy.any() and (~greedy).any()
+    np.testing.assert_array_equal(y_al[greedy], y[greedy])
+    assert np.all(y_al[~greedy] < y[~greedy])
+    # learn_phase hands in Q_target(s, ·) computed for many batches at once: same targets
+    y_given = dqn.td_targets(net, online, target, batch, 0.9, True, advantage_learning=0.7,
+                             q_target=q_now)
+    np.testing.assert_array_equal(y_given, y_al)
+
+
 def test_replay_keeps_truncated_transitions_bootstrappable(tmp_path):
     # episodes truncated after 5 steps (CartPole cannot fall that fast); state saved at the end
     cfg = dqn.DQNConfig(total_steps=20, learning_starts=1000, checkpoint_every=20,
