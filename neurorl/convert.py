@@ -6,6 +6,8 @@ Method, top to bottom:
 2. Normalisation: for every layer l, λ_l is the p-th percentile of its pre-activations on those
    states (p = 99.9 by default; p = 100 is max-norm). W_l <- W_l λ_{l-1} / λ_l and
    b_l <- b_l / λ_l with λ_0 = 1, the output layer included. The ANN's argmax is unchanged.
+   ``per="neuron"`` [ours] takes one λ per hidden unit (conv: per channel) instead; a dueling
+   teacher is converted through its advantage stream (see :func:`convert`).
 3. Network: one layer of integrate-and-fire neurons (threshold 1, reset by subtraction, no leak,
    no refractory period) per DQN layer, the bias injected every step, and the (scaled)
    observation fed as an analog current every step; dense and convolutional layers keep their

@@ -25,6 +25,8 @@ stream carries only the gaps. Rows of teachers not rerun (MinAtar Breakout witho
     python scripts/fig_conversion.py                       # trains the CartPole teachers if needed
     python scripts/fig_conversion.py --cartpole runs/teacher/teacher.npz \
         --minatar runs/minatar_breakout/teacher.npz
+    python scripts/fig_conversion.py --cartpole --minatar figures/minatar_breakout_teacher.npz \
+        --variants ours                                    # MinAtar only, CartPole rows kept
     python scripts/fig_conversion.py --seed-table 0 1 2 3 4   # conversion teachers' seeds
 
 Writes figures/conversion.csv and figures/conversion.png (``--seed-table``:
@@ -293,8 +295,9 @@ def seed_table(seeds, out: Path, n_states: int, n_held: int) -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cartpole", nargs="+", default=None,
-                        help="CartPole-v1 teacher checkpoints (default: train the two teachers)")
+    parser.add_argument("--cartpole", nargs="*", default=None,
+                        help="CartPole-v1 teacher checkpoints (default: train the three "
+                        "teachers; the flag alone: none, keep their rows)")
     parser.add_argument("--minatar", help="MinAtar/Breakout teacher checkpoint (default: keep "
                         "the rows of the existing CSV)")
     parser.add_argument("--T", type=int, nargs="+", default=[5, 10, 20, 50, 100, 200, 500])
@@ -316,7 +319,7 @@ def main(argv=None) -> None:
     if args.seed_table:
         seed_table(args.seed_table, out, args.states, args.held_out)
         return
-    if args.cartpole:
+    if args.cartpole is not None:
         envs = [("CartPole-v1", dqn.load_teacher(p)) for p in args.cartpole]
     else:
         envs = [("CartPole-v1", cartpole_teacher(None, Path(d), o))
