@@ -30,7 +30,6 @@ from pathlib import Path
 
 import numpy as np
 
-from neurorl.dueling import Dueling
 from neurorl.supervised import (
     SupervisedConfig,
     build_classifier,
@@ -168,10 +167,16 @@ def run_teacher_stage(
 
 
 def run_conversion_stage(
-    out_dir: Path, teacher, env_id: str, seed: int, percentile: float = 99.9, per: str = "layer"
+    out_dir: Path,
+    teacher,
+    env_id: str,
+    seed: int,
+    percentile: float = 99.9,
+    per: str = "layer",
+    name: str = "preset teacher",
 ) -> tuple[dict, list[dict]]:
-    """Convert ``teacher`` to an IF network; (report, rows of the conversion rate against T):
-    conversion rates, Brian2 agreement, SNN returns."""
+    """Convert ``teacher`` (called ``name`` in the figure) to an IF network; (report, rows of
+    the conversion rate against T): conversion rates, Brian2 agreement, SNN returns."""
     from neurorl import convert as C
     from neurorl import dqn
 
@@ -179,8 +184,7 @@ def run_conversion_stage(
     held = C.collect_states(teacher, env_id, n=500, seed=seed + 1)
     snn = C.convert(teacher, states, percentile=percentile, per=per)
     dqn_actions = teacher.act(held)
-    label = "dueling teacher" if isinstance(teacher.net, Dueling) else "preset teacher"
-    label += f", p={percentile:g}, one λ per {per}"
+    label = f"{name}, p={percentile:g}, one λ per {per}"
     rows = []
     for T in (10, 20, 50, 100, 200):
         r = C.kernel_readouts(snn, held, T)
@@ -359,7 +363,8 @@ def main(argv: list[str] | None = None) -> dict:
         out_dir, args.env, args.seed, name="teacher_dueling", **CONVERSION_TEACHER
     )
     report["conversion_dueling"], more = run_conversion_stage(
-        out_dir, dueling, args.env, args.seed, percentile=99.99, per="neuron"
+        out_dir, dueling, args.env, args.seed, percentile=99.99, per="neuron",
+        name="dueling teacher",
     )
     _write_conversion(out_dir, rows + more)
     print("\n== stage 4: distil a spiking student from the teacher (SDN)")

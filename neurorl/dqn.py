@@ -260,9 +260,8 @@ class QNetwork:
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Greedy actions (N,) int64 for a batch of observations (dueling: argmax of A)."""
         x, _ = self._batch(obs)
-        if isinstance(self.net, Dueling):
-            return np.argmax(self.net.advantages(self.params, self.preprocess(x)), axis=1)
-        return np.argmax(self.net(self.params, self.preprocess(x)), axis=1)
+        greedy = self.greedy_network()
+        return np.argmax(greedy.net(greedy.params, self.preprocess(x)), axis=1)
 
     def save(self, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
         """Write the network as a checkpoint (arrays ``q/l<i>.W`` …, architecture in the header)."""
@@ -300,10 +299,9 @@ def build_q_network(
     scale = 1.0 / 255.0 if obs_dtype == "uint8" else 1.0
     if cfg.dueling and kind != "mlp":
         raise ValueError(f"dueling is implemented for MLP Q-networks only, not {kind!r}")
-    if kind == "mlp" and cfg.dueling:
-        return dueling_mlp(int(np.prod(shape)), cfg.hidden, n_actions), scale
     if kind == "mlp":
-        return nn.mlp(int(np.prod(shape)), cfg.hidden, n_actions), scale
+        build = dueling_mlp if cfg.dueling else nn.mlp
+        return build(int(np.prod(shape)), cfg.hidden, n_actions), scale
     if kind == "minatar":
         return nn.minatar_cnn(shape[0], n_actions, size=shape[1]), scale
     if kind == "nature":
