@@ -206,6 +206,12 @@ def _args_convert(p: argparse.ArgumentParser) -> None:
         help="one normalisation scale per layer (the paper) or per hidden unit/channel",
     )
     p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="refit the output layer for --T on the normalisation states (least squares on "
+        "the hidden layer's spike counts)",
+    )
+    p.add_argument(
         "--backend",
         choices=("kernel", "brian2", "standalone"),
         default="kernel",
@@ -239,6 +245,7 @@ def _run_convert(args: argparse.Namespace) -> int:
         model=args.model,
         v_init=args.v_init,
         per=args.per,
+        calibrated=args.calibrate,
     )
     for key, value in report.items():
         print(f"{key:28s} {value}")

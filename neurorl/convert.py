@@ -26,6 +26,11 @@ Method, top to bottom:
    the input the neuron integrated (it removes the quantisation error and keeps the sign of
    negative Q-values). The action is the argmax.
 5. Conversion rate: the fraction of states on which the SNN's action equals the DQN's.
+6. Calibration (optional, :func:`calibrate`) [ours, after the output-layer case of Li et al.,
+   ICML 2021]: for a chosen T, the output layer's weights and bias are refitted by least squares
+   so that its robust readout on the normalisation states matches the ANN's outputs given the
+   spike counts the hidden layers actually emit, which recovers much of what rounding rates to
+   k/T loses.
 
 Evaluation paths that agree exactly (float64): :func:`kernel_readouts` (batched numpy, for
 sweeps), :func:`brian2_readouts` (Brian2 batch replay, N copies in one run, e.g. on
@@ -34,8 +39,9 @@ sweeps), :func:`brian2_readouts` (Brian2 batch replay, N copies in one run, e.g.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +58,7 @@ __all__ = [
     "Readouts",
     "SNNPolicy",
     "brian2_readouts",
+    "calibrate",
     "collect_states",
     "conversion_rate",
     "convert",
@@ -81,7 +88,8 @@ class ConvertedSNN:
     :func:`layer_scales`); ``preprocess`` maps observations (N, *obs_shape) to input
     currents (N, n_in); ``output`` names the output layer; ``v_th`` its threshold and ``v_init``
     the membrane potential every neuron starts from (both in the model's units, 1 = threshold
-    after normalisation).
+    after normalisation); ``calibrated_T`` the T its output layer was refitted for
+    (:func:`calibrate`), None if it was not.
     """
 
     net: Network
@@ -91,6 +99,7 @@ class ConvertedSNN:
     output: str
     v_th: float = 1.0
     v_init: float = 0.0
+    calibrated_T: int | None = None
 
     @property
     def n_actions(self) -> int:
@@ -280,19 +289,70 @@ def _normalised_forward(
 
 def kernel_readouts(snn: ConvertedSNN, obs: np.ndarray, T: int, batch: int = 256) -> Readouts:
     """Run the converted network in the kernel (float64) on ``obs`` (N, ...) for ``T`` steps."""
-    kernel = snn.net.kernel(dtype=np.float64)
-    parts = []
-    for chunk in np.array_split(np.asarray(obs), max(1, int(np.ceil(len(obs) / batch)))):
-        _, cache = kernel.forward(snn.inputs(chunk, T), for_backward=False)
-        counts = {la.name: cache.spikes(la.name).sum(0) for la in snn.net.neuron_layers}
-        v_final = cache.final_state()[snn.output]["v"]
-        parts.append(_readouts(snn, counts, v_final))
+    parts = [_readouts(snn, counts, v) for counts, v in _kernel_counts(snn, obs, T, batch)]
     return Readouts(
         *(
             np.concatenate([getattr(p, f) for p in parts])
             for f in ("count", "robust", "spikes", "synaptic_ops")
         )
     )
+
+
+def _kernel_counts(
+    snn: ConvertedSNN, obs: np.ndarray, T: int, batch: int = 256
+) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
+    """Per chunk of ``batch`` observations: spike counts after ``T`` steps, (n, size) per layer,
+    and the output layer's final v (n, A)."""
+    kernel = snn.net.kernel(dtype=np.float64)
+    for chunk in np.array_split(np.asarray(obs), max(1, int(np.ceil(len(obs) / batch)))):
+        _, cache = kernel.forward(snn.inputs(chunk, T), for_backward=False)
+        counts = {la.name: cache.spikes(la.name).sum(0) for la in snn.net.neuron_layers}
+        yield counts, cache.final_state()[snn.output]["v"]
+
+
+def calibrate(snn: ConvertedSNN, states: np.ndarray, T: int, ridge: float = 1e-6) -> ConvertedSNN:
+    """``snn`` with its output layer refitted for ``T`` steps per decision [ours].
+
+    After Li et al. (ICML 2021), who calibrate each layer of a converted network on the spikes
+    the layer below really emits; here only the output layer, where it is exact: the robust
+    readout is linear in the output weights W and bias b given the last hidden layer's spike
+    counts n (N, H), readout = n W + c b with c the number of steps the output integrates its
+    bias (T, or T - onset for ``if_onset``). W and b are refitted by ridge regression, pulled
+    towards their normalised values, so that the readout on ``states`` matches c times the
+    normalised ANN's outputs (:func:`normalised_ann`). The hidden layers and scales are
+    unchanged; the calibrated network is meant for runs of ``T`` steps (it runs at any T).
+
+    Args:
+        snn: a converted network (not modified).
+        states: observations (N, *obs_shape), e.g. those that set the scales (the cost is one
+            kernel run of them for T steps).
+        T: simulation steps per decision to calibrate for.
+        ridge: penalty on the change of [W; b], relative to the mean diagonal of the normal
+            equations (> 0; it also keeps hidden units that never fire at their weights).
+    """
+    if not ridge > 0:
+        raise ValueError(f"ridge must be > 0, got {ridge}")
+    states = np.asarray(states)
+    if len(states) == 0:
+        raise ValueError("calibrate needs at least one state")
+    layer = snn.net.layers[snn.output]
+    (conn,) = [c for c in snn.net.connections if c.post is layer]
+    if conn.conv is not None or conn.mask is not None:
+        raise ValueError(f"calibrate refits a dense output layer; {conn.name} is not dense")
+    bias_steps = T - float(snn.net.parameter_values(layer).get("onset", 0.0))
+    if bias_steps < 1:
+        raise ValueError(f"T = {T} leaves the output layer no step to integrate its bias")
+    counts = np.concatenate([c[conn.pre.name] for c, _ in _kernel_counts(snn, states, T)])
+    X = np.hstack([counts, np.full((len(states), 1), bias_steps)])
+    target = bias_steps * normalised_ann(snn, states)
+    bias_key = f"{snn.output}.bias"
+    old = np.vstack([conn.dense(snn.net.params[conn.key]), snn.net.params[bias_key][None]])
+    gram = X.T @ X
+    penalty = ridge * np.trace(gram) / len(gram) * np.eye(len(gram))
+    new = old + np.linalg.solve(gram + penalty, X.T @ (target - X @ old))
+    net = copy.copy(snn.net)
+    net.params = {**snn.net.params, conn.key: new[:-1], bias_key: new[-1]}
+    return dataclasses.replace(snn, net=net, calibrated_T=int(T))
 
 
 def brian2_readouts(
@@ -404,11 +464,13 @@ def report(
     model: str = "if_onset",
     v_init: float = 0.5,
     per: str = "layer",
+    calibrated: bool = False,
 ) -> dict:
     """Convert ``teacher`` and measure it: what ``neurorl convert`` prints.
 
     ``model``, ``v_init`` and ``per`` are those of :func:`convert` (``"if"``, 0 and ``"layer"``:
-    the paper's variant).
+    the paper's variant); ``calibrated`` refits the output layer for ``T`` on the normalisation
+    states (:func:`calibrate`).
 
     ``backend``: ``kernel`` (numpy), ``brian2`` (Brian2 runtime: batch replay for the conversion
     rate, closed loop for the returns) or ``standalone`` (cpp_standalone batch replay; returns
@@ -421,6 +483,8 @@ def report(
     states = collect_states(teacher, env_id, n=n_states, seed=seed)
     held = collect_states(teacher, env_id, n=n_eval, seed=seed + 1)
     snn = convert(teacher, states, percentile=percentile, model=model, v_init=v_init, per=per)
+    if calibrated:
+        snn = calibrate(snn, states, T)
     if backend == "kernel":
         readouts = kernel_readouts(snn, held, T)
     else:
@@ -447,5 +511,6 @@ def report(
         "spikes_per_decision": float(readouts.spikes.mean()),
         "synaptic_ops_per_decision": float(readouts.synaptic_ops.mean()),
         "per": per,
+        "calibrated_T": snn.calibrated_T,
         "layer_scales": scale_summary(snn.scales),
     }

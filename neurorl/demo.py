@@ -7,7 +7,8 @@
    rate for both readouts against T, check that Brian2 (batch replay and closed loop) takes the
    kernel's actions, and play greedy episodes with the SNN. Then the same for a dueling teacher
    trained for conversion (``convert.CONVERSION_TEACHER``: its advantage stream is converted,
-   one λ per neuron), whose conversion rate is far higher.
+   one λ per neuron), whose conversion rate is far higher, before and after calibrating its
+   output layer for each T (``convert.calibrate``).
 4. Distillation (SDN): distil a small LIF student from the teacher at high temperature, play it
    in Brian2 closed loop and check that it takes the kernel's actions.
 5. Chip: map the student onto the nc64c and Loihi profiles and report latency and energy per
@@ -174,9 +175,12 @@ def run_conversion_stage(
     percentile: float = 99.9,
     per: str = "layer",
     name: str = "preset teacher",
+    calibrated: bool = False,
 ) -> tuple[dict, list[dict]]:
     """Convert ``teacher`` (called ``name`` in the figure) to an IF network; (report, rows of
-    the conversion rate against T): conversion rates, Brian2 agreement, SNN returns."""
+    the conversion rate against T): conversion rates, Brian2 agreement, SNN returns.
+    ``calibrated``: also calibrate the output layer for each T up to 100 (one kernel run of the
+    5,000 normalisation states per T); the report is then that of the calibrated networks."""
     from neurorl import convert as C
     from neurorl import dqn
 
@@ -185,30 +189,43 @@ def run_conversion_stage(
     snn = C.convert(teacher, states, percentile=percentile, per=per)
     dqn_actions = teacher.act(held)
     label = f"{name}, p={percentile:g}, one λ per {per}"
+    Ts = (10, 20, 50, 100, 200)
+    networks = {T: C.calibrate(snn, states, T) if calibrated and T <= 100 else snn for T in Ts}
     rows = []
-    for T in (10, 20, 50, 100, 200):
-        r = C.kernel_readouts(snn, held, T)
-        rows.append(
-            {
-                "teacher": label,
-                "T": T,
-                "robust": C.conversion_rate(r.actions("robust"), dqn_actions),
-                "count": C.conversion_rate(r.actions("count"), dqn_actions),
-                "spikes_per_decision": float(r.spikes.mean()),
-            }
-        )
+    for T in Ts:
+        versions = {label: snn}
+        if networks[T] is not snn:
+            versions[f"{label}, calibrated for T"] = networks[T]
+        for version, net in versions.items():
+            r = C.kernel_readouts(net, held, T)
+            rows.append(
+                {
+                    "teacher": version,
+                    "T": T,
+                    "robust": C.conversion_rate(r.actions("robust"), dqn_actions),
+                    "count": C.conversion_rate(r.actions("count"), dqn_actions),
+                    "spikes_per_decision": float(r.spikes.mean()),
+                }
+            )
     T = 100
-    kernel = C.kernel_readouts(snn, held[:64], T)
-    batch = C.brian2_readouts(snn, held[:64], T, device="runtime")
+    kernel = C.kernel_readouts(networks[T], held[:64], T)
+    batch = C.brian2_readouts(networks[T], held[:64], T, device="runtime")
     print(f"Brian2 closed loop, T = 50, one episode of {env_id} ...")
-    (episode,) = C.play_brian2(snn, env_id, T=50, episodes=1, seed=seed + 2)
-    replay = C.kernel_readouts(snn, np.stack(episode.observations), 50).actions()
-    returns = dqn.evaluate(C.SNNPolicy(snn, T), env_id, episodes=5, seed=10_000)
-    by_T = {row["T"]: row for row in rows}
+    (episode,) = C.play_brian2(networks[50], env_id, T=50, episodes=1, seed=seed + 2)
+    replay = C.kernel_readouts(networks[50], np.stack(episode.observations), 50).actions()
+    returns = dqn.evaluate(C.SNNPolicy(networks[T], T), env_id, episodes=5, seed=10_000)
+    by_T = {row["T"]: row for row in rows}  # the calibrated row where there is one
+    uncalibrated = {row["T"]: row["robust"] for row in rows if row["teacher"] == label}
     return {
         "percentile": percentile,
         "per": per,
+        "calibrated_for_T": calibrated,
         "layer_scales": C.scale_summary(snn.scales),
+        **(
+            {"uncalibrated_robust_T20_T50_T100": [uncalibrated[t] for t in (20, 50, 100)]}
+            if calibrated
+            else {}
+        ),
         "conversion_rate_robust_T20_T50_T100": [by_T[t]["robust"] for t in (20, 50, 100)],
         "conversion_rate_count_T20_T50_T100": [by_T[t]["count"] for t in (20, 50, 100)],
         "brian2_batch_equals_kernel_T100": bool(
@@ -364,7 +381,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     report["conversion_dueling"], more = run_conversion_stage(
         out_dir, dueling, args.env, args.seed, percentile=99.99, per="neuron",
-        name="dueling teacher",
+        name="dueling teacher", calibrated=True,
     )
     _write_conversion(out_dir, rows + more)
     print("\n== stage 4: distil a spiking student from the teacher (SDN)")

@@ -6,31 +6,36 @@ kernel (float64, the same numbers as Brian2) on held-out states of the teacher's
 (conversion rate against the DQN's greedy action, both readouts) and plays greedy episodes (mean
 return, both readouts).
 
-Three conversion variants (see :mod:`neurorl.convert`): ``ours``, the default of
+Four conversion variants (see :mod:`neurorl.convert`): ``ours``, the default of
 ``convert`` (``models/if_onset.toml``: each layer's bias starts when its input first arrives in
 Brian2's schedule; hidden membranes start at v_th/2), swept over every p; ``neuron``, the same
-with one scale λ per hidden unit (``per="neuron"``), swept over every p; and ``paper``
-(``models/if.toml``, bias from step 0, membranes at 0, one λ per layer: the conversion as the
-paper states it, run on Brian2's schedule), at p = 99.9 only. ``ideal`` / ``ideal-neuron`` rows
-are the ANN-side bound :func:`neurorl.convert.rate_code_bound` (activations clipped to [0, 1] and
-rounded to k/T): no rate-coded conversion with those scales does much better in T steps.
+with one scale λ per hidden unit (``per="neuron"``), swept over every p; ``calibrated``,
+``neuron`` with its output layer refitted for each T on the normalisation states
+(:func:`neurorl.convert.calibrate`), swept over every p; and ``paper`` (``models/if.toml``, bias
+from step 0, membranes at 0, one λ per layer: the conversion as the paper states it, run on
+Brian2's schedule), at p = 99.9 only. ``ideal`` / ``ideal-neuron`` rows are the ANN-side bound
+:func:`neurorl.convert.rate_code_bound` (activations clipped to [0, 1] and rounded to k/T): no
+rate-coded conversion that keeps the normalised weights does much better in T steps.
 
 CartPole teachers [ours]: the preset teacher (plain DQN, γ = 0.99, seed 0), the same run with
 double DQN, and the conversion teacher (preset + ``convert.CONVERSION_TEACHER``: a dueling MLP
 whose advantage stream is converted); all three solve CartPole-v1. The plain teachers' action
 gaps are ~0.04 % of their Q-values, which caps any rate code near 0.6 at T = 50; the advantage
-stream carries only the gaps. Rows of teachers not rerun (MinAtar Breakout without
-``--minatar``, or the teachers not named with ``--cartpole``) are kept from the existing CSV.
+stream carries only the gaps. Rows of the existing CSV that a run does not redo (other teachers,
+variants, p or T) are kept; ``--minatar`` replaces every MinAtar row.
 
     python scripts/fig_conversion.py                       # trains the CartPole teachers if needed
     python scripts/fig_conversion.py --cartpole runs/teacher/teacher.npz \
         --minatar runs/minatar_breakout/teacher.npz
     python scripts/fig_conversion.py --cartpole --minatar figures/minatar_breakout_teacher.npz \
         --variants ours                                    # MinAtar only, CartPole rows kept
+    python scripts/fig_conversion.py --cartpole runs/teacher_dueling/teacher.npz \
+        --variants calibrated                              # one variant, the others' rows kept
     python scripts/fig_conversion.py --seed-table 0 1 2 3 4   # conversion teachers' seeds
+    python scripts/fig_conversion.py --goal-check 0 1 2 3 4   # their 99 % goal, 25,000 states
 
 Writes figures/conversion.csv and figures/conversion.png (``--seed-table``:
-figures/conversion_seeds.csv).
+figures/conversion_seeds.csv; ``--goal-check``: figures/conversion_goal.csv).
 """
 
 from __future__ import annotations
@@ -51,10 +56,13 @@ FIELDS = ["env", "teacher", "variant", "percentile", "T", "readout", "conversion
 VARIANTS = {
     "ours": dict(model="if_onset", v_init=0.5),
     "neuron": dict(model="if_onset", v_init=0.5, per="neuron"),
+    "calibrated": dict(model="if_onset", v_init=0.5, per="neuron"),
     "paper": dict(model="if", v_init=0.0),
 }
+CALIBRATED = {"calibrated"}  # variants whose output layer is refitted for each T
 IDEAL = {"ours": "ideal", "neuron": "ideal-neuron"}  # the bound's rows of each variant
 PAPER_PERCENTILES = (99.9,)
+UNCALIBRATED_P = 99.99  # the uncalibrated curve drawn next to calibrated ones
 # the CartPole teachers: preset_config overrides, and where they are trained
 CARTPOLE_TEACHERS = {
     "runs/teacher": {},
@@ -101,7 +109,7 @@ def sweep(env_id, teacher, Ts, percentiles, n_states, n_held, episodes, seed,
     bar = tqdm(configs, desc=f"convert {env_id} ({label})", unit="config")
     base = dict(env=env_id, teacher=label, dqn_return=dqn_return)
     for variant, p, T in bar:
-        snn = C.convert(teacher, states, percentile=p, **VARIANTS[variant])
+        snn = converted(teacher, states, p, variant, T)
         readouts = C.kernel_readouts(snn, held, T)
         activity = dict(spikes_per_decision=float(readouts.spikes.mean()),
                         sops_per_decision=float(readouts.synaptic_ops.mean()))
@@ -119,9 +127,20 @@ def sweep(env_id, teacher, Ts, percentiles, n_states, n_held, episodes, seed,
             rows.append(dict(base, variant=variant, percentile=p, T=T, readout=readout,
                              conversion_rate=rate, return_mean=float(returns.mean()),
                              return_std=float(returns.std()), **activity))
-            bar.set_postfix(v=variant, p=p, T=T, rate=f"{rate:.3f}", ret=f"{returns.mean():.0f}",
-                            s=f"{time.perf_counter() - start:.0f}")
+            bar.set_postfix(v=variant, p=f"{p:g}", T=T, rate=f"{rate:.3f}",
+                            ret=f"{returns.mean():.0f}", s=f"{time.perf_counter() - start:.0f}")
     return rows
+
+
+def converted(teacher, states, percentile: float, variant: str, T: int) -> C.ConvertedSNN:
+    """``teacher`` converted as ``variant`` (a key of VARIANTS) for runs of ``T`` steps."""
+    snn = C.convert(teacher, states, percentile=percentile, **VARIANTS[variant])
+    return C.calibrate(snn, states, T) if variant in CALIBRATED else snn
+
+
+def row_key(row: dict) -> tuple:
+    """What a row measures: a rerun replaces the rows with the same key and keeps the others."""
+    return tuple(row[k] for k in ("env", "teacher", "variant", "percentile", "T", "readout"))
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -142,10 +161,10 @@ def read_rows(path: Path) -> list[dict]:
 
 
 def main_variant(rows) -> str:
-    """The variant a teacher's panels show: per-neuron scales where swept, else ours, else the
-    paper's."""
+    """The variant a teacher's panels show: calibrated where swept, else per-neuron scales, else
+    ours, else the paper's."""
     present = {r["variant"] for r in rows}
-    return next(v for v in ("neuron", "ours", "paper") if v in present)
+    return next(v for v in ("calibrated", "neuron", "ours", "paper") if v in present)
 
 
 def _select(rows, **where):
@@ -180,16 +199,19 @@ def plot(rows, path: Path) -> None:
                              marker="o", ms=3, label=label)
                 ax_ret.plot(Ts, [r["return_mean"] for r in sel], style, color=colour,
                             marker="o", ms=3, label=label)
-        if main in IDEAL:
-            for p in PAPER_PERCENTILES:
-                sel = _select(mine, variant="paper", percentile=p, readout="robust")
-                kw = dict(color="tab:red", lw=1.2, marker="s", ms=3, alpha=0.8,
-                          label=f"paper variant, p={p:g}, robust")
-                ax_rate.plot([r["T"] for r in sel], [r["conversion_rate"] for r in sel], **kw)
-                ax_ret.plot([r["T"] for r in sel], [r["return_mean"] for r in sel], **kw)
-                sel = _select(mine, variant=IDEAL[main], percentile=p)
-                ax_rate.plot([r["T"] for r in sel], [r["conversion_rate"] for r in sel], ":",
-                             color="k", lw=1.5, label=f"ideal rate code (ANN side), p={p:g}")
+        base = "neuron" if main in CALIBRATED else main  # the variant before calibration
+        if main in CALIBRATED:
+            sel = _select(mine, variant=base, percentile=UNCALIBRATED_P, readout="robust")
+            ax_rate.plot([r["T"] for r in sel], [r["conversion_rate"] for r in sel], "-.",
+                         color="grey", lw=1.2, marker="^", ms=3)
+        for p in PAPER_PERCENTILES:
+            sel = _select(mine, variant="paper", percentile=p, readout="robust")
+            kw = dict(color="tab:red", lw=1.2, marker="s", ms=3, alpha=0.8)
+            ax_rate.plot([r["T"] for r in sel], [r["conversion_rate"] for r in sel], **kw)
+            ax_ret.plot([r["T"] for r in sel], [r["return_mean"] for r in sel], **kw)
+            sel = _select(mine, variant=IDEAL.get(base, ""), percentile=p)
+            ax_rate.plot([r["T"] for r in sel], [r["conversion_rate"] for r in sel], ":",
+                         color="k", lw=1.5)
         ax_rate.axhline(GOAL_RATE, color="tab:red", lw=0.6, ls="-.", label="goal 0.99")
         dqn_return = mine[0]["dqn_return"]
         ax_ret.axhline(dqn_return, color="k", lw=0.8, ls=":", label="DQN return")
@@ -200,10 +222,11 @@ def plot(rows, path: Path) -> None:
                     title=f"{title}\nagreement with the DQN", ylim=(0.4, 1.02))
         ax_ret.set(xscale="log", xlabel="simulation steps T", ylabel="mean episode return",
                    title=f"greedy return ({main} variant)")
-        Ts = sorted({r["T"] for r in mine if r["variant"] == main})
         for ax in (ax_rate, ax_ret):
-            ax.set_xticks(Ts, [f"{t:g}" for t in Ts])
+            ticks = sorted({r["T"] for r in mine})
+            ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
             ax.minorticks_off()
+        Ts = sorted({r["T"] for r in mine if r["variant"] == main})
         grid = np.full((len(percentiles), len(Ts)), np.nan)
         for r in mine:
             if r["variant"] == main and r["readout"] == "robust":
@@ -227,11 +250,13 @@ def plot(rows, path: Path) -> None:
         Line2D([], [], color="tab:red", marker="s", ms=3,
                label=f"paper variant, p = {PAPER_PERCENTILES[0]:g}, robust"),
         Line2D([], [], color="k", ls=":", lw=1.5,
-               label=f"ideal rate code (ANN side), p = {PAPER_PERCENTILES[0]:g}"),
+               label=f"ideal rate code, normalised weights, p = {PAPER_PERCENTILES[0]:g}"),
+        Line2D([], [], color="grey", ls="-.", marker="^", ms=3,
+               label=f"before calibration (neuron), p = {UNCALIBRATED_P:g}, robust"),
         Line2D([], [], color="k", ls=":", lw=0.8, label="DQN return"),
         Line2D([], [], color="tab:red", ls="-.", lw=0.6, label="goals: 0.99 / 98% of DQN"),
     ]
-    fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="lower center", ncol=6, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.22 / len(groups), 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -293,6 +318,46 @@ def seed_table(seeds, out: Path, n_states: int, n_held: int) -> None:
     print(f"wrote {out / 'conversion_seeds.csv'}")
 
 
+GOAL_FIELDS = ["seed", "variant", "percentile", "T", "held_out_states",
+               "conversion_rate_robust", "conversion_rate_count", "block_rate_min",
+               "block_rate_sd"]
+GOAL_T = (10, 50, 100)
+GOAL_SEED = 100_000  # held-out episodes reset with seeds 100000, ...: none of the states' seeds
+GOAL_BLOCK = 500  # states per block for the spread (one episode of a teacher that solves it)
+
+
+def goal_check(seeds, out: Path, n_states: int, n_goal: int, percentile: float = 99.99) -> None:
+    """The 99 % goal of the conversion teachers at GOAL_T on ``n_goal`` held-out states, before
+    and after calibration, into ``out/conversion_goal.csv``; consecutive states are correlated,
+    so the spread of the rate over blocks of GOAL_BLOCK states is written too. Needs the
+    teachers of --seed-table."""
+    rows = []
+    for seed in tqdm(seeds, desc="goal check", unit="seed"):
+        teacher = dqn.load_teacher(Path(f"runs/teacher_dueling_seed{seed}") / "teacher.npz")
+        states = C.collect_states(teacher, "CartPole-v1", n=n_states, seed=0)
+        held = C.collect_states(teacher, "CartPole-v1", n=n_goal, seed=GOAL_SEED)
+        actions = teacher.act(held)
+        for variant in ("neuron", "calibrated"):
+            for T in GOAL_T:
+                r = C.kernel_readouts(converted(teacher, states, percentile, variant, T), held, T)
+                agree = r.actions() == actions
+                blocks = agree[: len(agree) // GOAL_BLOCK * GOAL_BLOCK].reshape(-1, GOAL_BLOCK)
+                count = C.conversion_rate(r.actions("count"), actions)
+                rows.append(dict(seed=seed, variant=variant, percentile=percentile, T=T,
+                                 held_out_states=n_goal,
+                                 conversion_rate_robust=float(agree.mean()),
+                                 conversion_rate_count=count,
+                                 block_rate_min=float(blocks.mean(1).min()),
+                                 block_rate_sd=float(blocks.mean(1).std())))
+                tqdm.write(f"seed {seed} {variant} T={T}: robust {agree.mean():.4f} (blocks of "
+                           f"{GOAL_BLOCK}: min {blocks.mean(1).min():.3f}), count {count:.4f}")
+        with open(out / "conversion_goal.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=GOAL_FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
+    print(f"wrote {out / 'conversion_goal.csv'}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cartpole", nargs="*", default=None,
@@ -306,18 +371,25 @@ def main(argv=None) -> None:
     parser.add_argument("--held-out", type=int, default=1_000)
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--variants", nargs="+", choices=("ours", "neuron"),
+    parser.add_argument("--variants", nargs="+", choices=("ours", "neuron", "calibrated"),
                         default=["ours", "neuron"], help="variants swept over every p (the "
                         "paper's runs at p = 99.9 in any case)")
     parser.add_argument("--out", default="figures")
     parser.add_argument("--seed-table", type=int, nargs="+", default=None, metavar="SEED",
                         help="only train conversion teachers of these seeds and write "
                         "conversion_seeds.csv (no sweep)")
+    parser.add_argument("--goal-check", type=int, nargs="+", default=None, metavar="SEED",
+                        help="only measure the conversion teachers of these seeds (trained by "
+                        "--seed-table) at T = 10, 50, 100 on --goal-states held-out states")
+    parser.add_argument("--goal-states", type=int, default=25_000)
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.seed_table:
         seed_table(args.seed_table, out, args.states, args.held_out)
+        return
+    if args.goal_check:
+        goal_check(args.goal_check, out, args.states, args.goal_states)
         return
     if args.cartpole is not None:
         envs = [("CartPole-v1", dqn.load_teacher(p)) for p in args.cartpole]
@@ -326,14 +398,14 @@ def main(argv=None) -> None:
                 for d, o in CARTPOLE_TEACHERS.items()]
     if args.minatar:
         envs.append(("MinAtar/Breakout", dqn.load_teacher(args.minatar)))
-    rerun = {(env, teacher_label(teacher)) for env, teacher in envs}
-    kept = [r for r in read_rows(out / "conversion.csv")
-            if (r["env"], r["teacher"]) not in rerun
-            and not (r["env"] == "MinAtar/Breakout" and args.minatar)]
-    rows = []
+    old = [r for r in read_rows(out / "conversion.csv")
+           if not (r["env"] == "MinAtar/Breakout" and args.minatar)]
+    rows, kept = [], old
     for env_id, teacher in envs:
         rows += sweep(env_id, teacher, args.T, args.percentiles, args.states, args.held_out,
                       args.episodes, args.seed, args.variants)
+        new = {row_key(r) for r in rows}
+        kept = [r for r in old if row_key(r) not in new]
         with open(out / "conversion.csv", "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=FIELDS)
             writer.writeheader()
