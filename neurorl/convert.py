@@ -50,7 +50,7 @@ from neurorl import models
 from neurorl.dqn import QNetwork
 from neurorl.dqn import collect_states as dqn_collect_states
 from neurorl.envs import make_env
-from neurorl.network import Conv, Network
+from neurorl.network import Connection, Conv, Network
 
 __all__ = [
     "CONVERSION_TEACHER",
@@ -280,11 +280,17 @@ def _normalised_forward(
     h = snn.preprocess(np.asarray(obs)).reshape(len(obs), -1).astype(np.float64)
     layers = snn.net.neuron_layers
     for k, layer in enumerate(layers):
-        (conn,) = [c for c in snn.net.connections if c.post is layer]
+        conn = _incoming(snn.net, layer)
         h = h @ conn.dense(snn.net.params[conn.key]) + snn.net.params[f"{layer.name}.bias"]
         if k < len(layers) - 1:
             h = hidden(h)
     return h
+
+
+def _incoming(net: Network, layer) -> Connection:
+    """The one connection into ``layer`` of a converted (feed-forward) network."""
+    (conn,) = [c for c in net.connections if c.post is layer]
+    return conn
 
 
 def kernel_readouts(snn: ConvertedSNN, obs: np.ndarray, T: int, batch: int = 256) -> Readouts:
@@ -336,7 +342,7 @@ def calibrate(snn: ConvertedSNN, states: np.ndarray, T: int, ridge: float = 1e-6
     if len(states) == 0:
         raise ValueError("calibrate needs at least one state")
     layer = snn.net.layers[snn.output]
-    (conn,) = [c for c in snn.net.connections if c.post is layer]
+    conn = _incoming(snn.net, layer)
     if conn.conv is not None or conn.mask is not None:
         raise ValueError(f"calibrate refits a dense output layer; {conn.name} is not dense")
     bias_steps = T - float(snn.net.parameter_values(layer).get("onset", 0.0))

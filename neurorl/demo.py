@@ -168,7 +168,6 @@ def run_teacher_stage(
 
 
 def run_conversion_stage(
-    out_dir: Path,
     teacher,
     env_id: str,
     seed: int,
@@ -190,12 +189,13 @@ def run_conversion_stage(
     dqn_actions = teacher.act(held)
     label = f"{name}, p={percentile:g}, one λ per {per}"
     Ts = (10, 20, 50, 100, 200)
-    networks = {T: C.calibrate(snn, states, T) if calibrated and T <= 100 else snn for T in Ts}
+    refitted = {T: C.calibrate(snn, states, T) for T in Ts if calibrated and T <= 100}
+    networks = {T: refitted.get(T, snn) for T in Ts}  # what the report below measures
     rows = []
     for T in Ts:
         versions = {label: snn}
-        if networks[T] is not snn:
-            versions[f"{label}, calibrated for T"] = networks[T]
+        if T in refitted:
+            versions[f"{label}, calibrated for T"] = refitted[T]
         for version, net in versions.items():
             r = C.kernel_readouts(net, held, T)
             rows.append(
@@ -372,7 +372,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"\n== stage 2: train the DQN teacher on {args.env}")
     teacher, report["teacher"] = run_teacher_stage(out_dir, args.env, args.seed)
     print("\n== stage 3: convert the teacher into a spiking network (Tan et al. 2021)")
-    report["conversion"], rows = run_conversion_stage(out_dir, teacher, args.env, args.seed)
+    report["conversion"], rows = run_conversion_stage(teacher, args.env, args.seed)
     print("a dueling teacher for conversion: its advantage stream is converted")
     from neurorl.convert import CONVERSION_TEACHER
 
@@ -380,7 +380,7 @@ def main(argv: list[str] | None = None) -> dict:
         out_dir, args.env, args.seed, name="teacher_dueling", **CONVERSION_TEACHER
     )
     report["conversion_dueling"], more = run_conversion_stage(
-        out_dir, dueling, args.env, args.seed, percentile=99.99, per="neuron",
+        dueling, args.env, args.seed, percentile=99.99, per="neuron",
         name="dueling teacher", calibrated=True,
     )
     _write_conversion(out_dir, rows + more)

@@ -233,8 +233,7 @@ class QNetwork:
 
     def preprocess(self, obs: np.ndarray) -> np.ndarray:
         """Observations (N, *obs_shape) as the float32 network input (scaled by ``obs_scale``)."""
-        x = np.asarray(obs, dtype=np.float32)
-        return x * np.float32(self.obs_scale) if self.obs_scale != 1.0 else x
+        return scale_obs(obs, self.obs_scale)
 
     def _batch(self, obs: np.ndarray) -> tuple[np.ndarray, bool]:
         obs = np.asarray(obs)
@@ -271,6 +270,12 @@ class QNetwork:
             kind="neurorl.dqn.QNetwork", architecture=self.net.to_dict(), obs_scale=self.obs_scale
         )
         return checkpoint.save(path, {f"q/{k}": v for k, v in self.params.items()}, header)
+
+
+def scale_obs(obs: np.ndarray, obs_scale: float) -> np.ndarray:
+    """Observations (N, *obs_shape) as float32 network input: ``obs`` × ``obs_scale``."""
+    x = np.asarray(obs, dtype=np.float32)
+    return x * np.float32(obs_scale) if obs_scale != 1.0 else x
 
 
 def build_q_network(
@@ -370,10 +375,9 @@ def td_targets(
     policy and multiplies every action gap by 1/(1 − α). ``q_target`` (B, A): Q_target(s, ·) if
     already computed.
     """
-    nxt = batch["next_obs"].astype(np.float32, copy=False)
-    if obs_scale != 1.0 and (double_dqn or q_next_target is None):
-        nxt = nxt * np.float32(obs_scale)
-    rows = np.arange(len(nxt))
+    rows = np.arange(len(batch["next_obs"]))
+    if double_dqn or q_next_target is None:
+        nxt = scale_obs(batch["next_obs"], obs_scale)
     if q_next_target is None:
         q_next_target = net(target_params, nxt)
     if double_dqn:
@@ -384,8 +388,7 @@ def td_targets(
     y = batch["rewards"] + np.float32(gamma) * (1.0 - batch["terminated"]) * q_next
     if advantage_learning:
         if q_target is None:
-            obs = batch["obs"].astype(np.float32, copy=False)
-            q_target = net(target_params, obs * np.float32(obs_scale) if obs_scale != 1 else obs)
+            q_target = net(target_params, scale_obs(batch["obs"], obs_scale))
         gap = q_target.max(axis=1) - q_target[rows, batch["actions"]]
         y = y - np.float32(advantage_learning) * gap
     return y
@@ -413,9 +416,7 @@ def td_loss_and_grads(
     ``out`` (optional, keyed like ``params``) receives the gradients in place.
     ``advantage_learning`` and ``q_target`` as in :func:`td_targets`.
     """
-    obs = batch["obs"].astype(np.float32, copy=False)
-    if obs_scale != 1.0:
-        obs = obs * np.float32(obs_scale)
+    obs = scale_obs(batch["obs"], obs_scale)
     rows = np.arange(len(obs))
     y = td_targets(
         net, params, target_params, batch, gamma, double_dqn, obs_scale, q_next_target,
@@ -464,16 +465,11 @@ def learn_phase(
     size, steps = cfg.batch_size, cfg.gradient_steps
     per_pass = max(1, min(steps, PHASE_CHUNK_ELEMENTS // (size * int(np.prod(rb.obs.shape[1:])))))
     loss = mean_q = float("nan")
-    scale = np.float32(obs_scale)
     for first in range(0, steps, per_pass):
         n = min(per_pass, steps - first)
         batches = rb.sample(rng, size * n)
-        nxt = batches["next_obs"].astype(np.float32, copy=False)
-        nxt = nxt * scale if obs_scale != 1 else nxt
-        now = None
-        if cfg.advantage_learning:
-            now = batches["obs"].astype(np.float32, copy=False)
-            now = now * scale if obs_scale != 1 else now
+        nxt = scale_obs(batches["next_obs"], obs_scale)
+        now = scale_obs(batches["obs"], obs_scale) if cfg.advantage_learning else None
         q_next_target = q_target = None
         for i in range(n):
             if i % TARGET_BATCHES == 0:

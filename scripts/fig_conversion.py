@@ -56,10 +56,9 @@ FIELDS = ["env", "teacher", "variant", "percentile", "T", "readout", "conversion
 VARIANTS = {
     "ours": dict(model="if_onset", v_init=0.5),
     "neuron": dict(model="if_onset", v_init=0.5, per="neuron"),
-    "calibrated": dict(model="if_onset", v_init=0.5, per="neuron"),
     "paper": dict(model="if", v_init=0.0),
 }
-CALIBRATED = {"calibrated"}  # variants whose output layer is refitted for each T
+CALIBRATED = {"calibrated": "neuron"}  # variant -> the variant whose output it refits for each T
 IDEAL = {"ours": "ideal", "neuron": "ideal-neuron"}  # the bound's rows of each variant
 PAPER_PERCENTILES = (99.9,)
 UNCALIBRATED_P = 99.99  # the uncalibrated curve drawn next to calibrated ones
@@ -134,7 +133,8 @@ def sweep(env_id, teacher, Ts, percentiles, n_states, n_held, episodes, seed,
 
 def converted(teacher, states, percentile: float, variant: str, T: int) -> C.ConvertedSNN:
     """``teacher`` converted as ``variant`` (a key of VARIANTS) for runs of ``T`` steps."""
-    snn = C.convert(teacher, states, percentile=percentile, **VARIANTS[variant])
+    base = CALIBRATED.get(variant, variant)
+    snn = C.convert(teacher, states, percentile=percentile, **VARIANTS[base])
     return C.calibrate(snn, states, T) if variant in CALIBRATED else snn
 
 
@@ -199,7 +199,7 @@ def plot(rows, path: Path) -> None:
                              marker="o", ms=3, label=label)
                 ax_ret.plot(Ts, [r["return_mean"] for r in sel], style, color=colour,
                             marker="o", ms=3, label=label)
-        base = "neuron" if main in CALIBRATED else main  # the variant before calibration
+        base = CALIBRATED.get(main, main)  # the variant before calibration
         if main in CALIBRATED:
             sel = _select(mine, variant=base, percentile=UNCALIBRATED_P, readout="robust")
             ax_rate.plot([r["T"] for r in sel], [r["conversion_rate"] for r in sel], "-.",
@@ -371,7 +371,7 @@ def main(argv=None) -> None:
     parser.add_argument("--held-out", type=int, default=1_000)
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--variants", nargs="+", choices=("ours", "neuron", "calibrated"),
+    parser.add_argument("--variants", nargs="+", choices=("ours", "neuron", *CALIBRATED),
                         default=["ours", "neuron"], help="variants swept over every p (the "
                         "paper's runs at p = 99.9 in any case)")
     parser.add_argument("--out", default="figures")
