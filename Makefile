@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench bench-env figures lint clean
+.PHONY: demo test bench bench-env figures figures-quick lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ bench: $(STAMP) $(BENCH_VENV)/.installed-stamp
 
 figures: $(STAMP)
 	$(PY) scripts/make_figures.py
+
+# every figure script on a tiny budget into a scratch folder (minutes; figures/ untouched)
+figures-quick: $(STAMP)
+	$(PY) scripts/make_figures.py --quick --out runs/figures-quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

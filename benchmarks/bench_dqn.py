@@ -4,7 +4,7 @@ Settings: the rl-zoo CartPole-v1 DQN hyperparameters (50k steps, lr 2.3e-3, batc
 100k, learning_starts 1000, target_update_interval 10, train_freq 256, gradient_steps 128,
 exploration_fraction 0.16, final ε 0.04, net [256, 256]). neurorl runs both its default Double
 DQN and plain DQN (SB3's algorithm: the same-settings comparison). Each run is a fresh
-subprocess; all trained networks are evaluated by the same code (``neurorl.dqn.evaluate``:
+subprocess; all trained networks are evaluated by the same code (``neurorl.rl.evaluate.evaluate``:
 greedy, 100 episodes, seeds 10000…10099; SB3's weights are copied into a neurorl QNetwork).
 
     .venv-bench/bin/python benchmarks/bench_dqn.py                 # seeds 0 1 2, both
@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SELECT_EPISODES = 10  # greedy episodes per selection evaluation (neurorl.dqn's classic preset)
+SELECT_EPISODES = 10  # greedy episodes per selection evaluation (the DQN's classic preset)
 ZOO = dict(total_steps=50_000, lr=2.3e-3, batch_size=64, buffer_size=100_000,
            learning_starts=1000, gamma=0.99, target_update_interval=10, train_freq=256,
            gradient_steps=128, exploration_fraction=0.16, end_e=0.04, hidden=(256, 256))
@@ -43,7 +43,8 @@ ZOO = dict(total_steps=50_000, lr=2.3e-3, batch_size=64, buffer_size=100_000,
 
 def worker_neurorl(seed: int, steps: int, vanilla: bool, blas_threads: int,
                    lr_end: float | None, select_every: int) -> dict:
-    from neurorl.dqn import DQNConfig, evaluate, train
+    from neurorl.algos.dqn import DQNConfig, train
+    from neurorl.rl.evaluate import evaluate
 
     cfg = DQNConfig(seed=seed, **{**ZOO, "total_steps": steps}, double_dqn=not vanilla,
                     blas_threads=blas_threads, lr_end=lr_end, eval_every=select_every,
@@ -63,8 +64,10 @@ def worker_sb3(seed: int, steps: int, torch_threads: int, lr_end: float | None,
     from stable_baselines3 import DQN
     from stable_baselines3.common.callbacks import BaseCallback
 
-    from neurorl import nn
-    from neurorl.dqn import SELECTION_SEED, QNetwork, evaluate
+    from neurorl.algos.dqn import SELECTION_SEED
+    from neurorl.ann import nn
+    from neurorl.ann.qnetwork import QNetwork
+    from neurorl.rl.evaluate import evaluate
 
     def as_q_network(model) -> QNetwork:
         linears = [m for m in model.q_net.q_net if isinstance(m, torch.nn.Linear)]

@@ -18,7 +18,8 @@ Sides:
 * neurorl: ``Network`` with models ``lif`` (v <- 0.2 v + b, threshold v > 0.5, reset v = 0) and
   ``li_readout`` (tau = -1 ms / ln 0.8, so v <- b + 0.8 (v - b)) -> ``net.kernel(surrogate="atan",
   dtype=np.float32)``, the numpy forward/backward derived from Brian2's abstract code, and
-  ``neurorl.optim.Adam``; it starts from the same weights as the peers. Brian2's schedule within a
+  ``neurorl.ann.optim.Adam``; it starts from the same weights as the peers. Brian2's schedule
+  within a
   step is update -> threshold -> synaptic effects (v += W s) -> reset, so a spike (or input) reaches
   the next layer's threshold one step later: one step of synaptic delay per layer, and the input
   is decayed once before it is compared with the threshold. Its spike trains therefore differ from
@@ -178,7 +179,7 @@ class NeurorlSide:
 
     def __init__(self, xs: np.ndarray, ys: np.ndarray, weights) -> None:
         from neurorl import Network, models
-        from neurorl.optim import Adam
+        from neurorl.ann.optim import Adam
 
         net = Network(dt=1.0, seed=0)
         x = net.input(N_IN)

@@ -36,7 +36,8 @@ class CheckpointError(ValueError):
     """A checkpoint file that cannot be trusted (missing, truncated, corrupt or modified)."""
 
 
-def _json_default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
+    """``json.dumps(default=...)`` for numpy scalars and arrays, tuples, sets and paths."""
     if isinstance(obj, np.integer):
         return int(obj)
     if isinstance(obj, np.floating):
@@ -53,7 +54,7 @@ def _json_default(obj: Any) -> Any:
 
 
 def _canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, default=_json_default, separators=(",", ":")).encode()
+    return json.dumps(obj, sort_keys=True, default=json_default, separators=(",", ":")).encode()
 
 
 def array_sha256(a: np.ndarray) -> str:

@@ -24,22 +24,23 @@ drawn from (``training``, ``decision``, ``teacher/learning_curve``,
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import time
 from pathlib import Path
 
 import numpy as np
 
-from neurorl.supervised import (
+from neurorl.algos.supervised import (
     SupervisedConfig,
     build_classifier,
-    encode,
     logits,
     make_moons,
     softmax_cross_entropy,
     train_classifier,
 )
+from neurorl.coding import constant_current
+from neurorl.plots import plot_learning_curve, pyplot, save, write_csv
+from neurorl.rl.evaluate import collect_states, evaluate
 
 __all__ = ["main", "run_supervised_stage"]
 
@@ -56,7 +57,7 @@ def run_supervised_stage(out_dir: Path, cfg: SupervisedConfig, n_test: int = 400
     history = train_classifier(net, x, y, cfg)
     train_s = time.perf_counter() - start
 
-    inputs = encode(x_test, cfg.T, cfg.input_scale)
+    inputs = constant_current(x_test, cfg.T, cfg.input_scale)
     out, cache = net.kernel(surrogate=cfg.surrogate).forward(inputs)
     loss, _ = softmax_cross_entropy(logits(out), y_test)
     print(f"running the trained network in Brian2 on {n_test} held-out inputs ...")
@@ -88,15 +89,9 @@ def run_supervised_stage(out_dir: Path, cfg: SupervisedConfig, n_test: int = 400
 
 
 def _write_training(out_dir: Path, history: list[dict]) -> None:
-    import matplotlib
+    plt = pyplot()
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with open(out_dir / "training.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["step", "loss", "accuracy"])
-        writer.writeheader()
-        writer.writerows(history)
+    write_csv(out_dir / "training.csv", history, columns=["step", "loss", "accuracy"])
     steps = np.array([h["step"] for h in history])
     loss = np.array([h["loss"] for h in history])
     acc = np.array([h["accuracy"] for h in history])
@@ -106,19 +101,16 @@ def _write_training(out_dir: Path, history: list[dict]) -> None:
     b.plot(steps, acc, lw=0.8)
     b.set(xlabel="training step", ylabel="minibatch accuracy", ylim=(0, 1.02), title="Accuracy")
     fig.tight_layout()
-    fig.savefig(out_dir / "training.png", dpi=120)
-    plt.close(fig)
+    save(fig, out_dir / "training.png")
 
 
 def _write_decision(out_dir: Path, net, cfg: SupervisedConfig, x_test, y_test) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     g = np.linspace(-2.2, 2.2, 80)
     grid = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
-    out, _ = net.kernel(surrogate=cfg.surrogate).forward(encode(grid, cfg.T, cfg.input_scale))
+    inputs = constant_current(grid, cfg.T, cfg.input_scale)
+    out, _ = net.kernel(surrogate=cfg.surrogate).forward(inputs)
     z = logits(out)
     margin = (z[:, 1] - z[:, 0]).reshape(len(g), len(g))
     np.savetxt(
@@ -136,8 +128,7 @@ def _write_decision(out_dir: Path, net, cfg: SupervisedConfig, x_test, y_test) -
     fig.colorbar(mesh, ax=ax, label="logit 1 - logit 0")
     ax.set(title="Spiking classifier: decision boundary", xlabel="x0", ylabel="x1")
     fig.tight_layout()
-    fig.savefig(out_dir / "decision.png", dpi=120)
-    plt.close(fig)
+    save(fig, out_dir / "decision.png")
 
 
 def run_teacher_stage(
@@ -145,18 +136,18 @@ def run_teacher_stage(
 ):
     """Train a DQN teacher (the preset for ``env_id`` + ``overrides``) into ``out_dir/name``;
     returns (teacher, report)."""
-    from neurorl import dqn
+    from neurorl.algos import dqn
 
     cfg = dqn.preset_config(env_id, seed=seed, **overrides)
     result = dqn.train(cfg, out_dir / name)
     kind = "dueling DQN" if cfg.dueling else "DQN"
-    dqn.plot_learning_curve(
+    plot_learning_curve(
         result.metrics,
         out_dir / name / dqn.CURVE_FILE,
         title=f"{kind} teacher on {env_id}, seed {seed}",
         evals=result.evals,
     )
-    returns = dqn.evaluate(result.q, env_id, episodes=20, seed=10_000)
+    returns = evaluate(result.q, env_id, episodes=20, seed=10_000)
     return result.q, {
         "env": env_id,
         "steps": result.steps,
@@ -180,8 +171,7 @@ def run_conversion_stage(
     the conversion rate against T): conversion rates, Brian2 agreement, SNN returns.
     ``calibrated``: also calibrate the output layer for each T up to 100 (one kernel run of the
     5,000 normalisation states per T); the report is then that of the calibrated networks."""
-    from neurorl import convert as C
-    from neurorl import dqn
+    from neurorl.algos import convert as C
 
     states = C.collect_states(teacher, env_id, n=5000, seed=seed)
     held = C.collect_states(teacher, env_id, n=500, seed=seed + 1)
@@ -213,7 +203,7 @@ def run_conversion_stage(
     print(f"Brian2 closed loop, T = 50, one episode of {env_id} ...")
     (episode,) = C.play_brian2(networks[50], env_id, T=50, episodes=1, seed=seed + 2)
     replay = C.kernel_readouts(networks[50], np.stack(episode.observations), 50).actions()
-    returns = dqn.evaluate(C.SNNPolicy(networks[T], T), env_id, episodes=5, seed=10_000)
+    returns = evaluate(C.SNNPolicy(networks[T], T), env_id, episodes=5, seed=10_000)
     by_T = {row["T"]: row for row in rows}  # the calibrated row where there is one
     uncalibrated = {row["T"]: row["robust"] for row in rows if row["teacher"] == label}
     return {
@@ -242,7 +232,7 @@ def run_conversion_stage(
 
 def run_distillation_stage(out_dir: Path, teacher, env_id: str, seed: int):
     """Distil a 16-neuron LIF student; returns (student policy, report)."""
-    from neurorl import distill
+    from neurorl.algos import distill
 
     cfg = distill.DistillConfig(env_id=env_id, seed=seed, final_eval_episodes=20, max_epochs=30)
     result = distill.distill(teacher, cfg, out_dir / "sdn")
@@ -267,7 +257,6 @@ def run_distillation_stage(out_dir: Path, teacher, env_id: str, seed: int):
 
 def run_chip_stage(out_dir: Path, policy, teacher, env_id: str, seed: int) -> dict:
     """Latency and energy per decision of the student on nc64c and Loihi, the DNN on a CPU."""
-    from neurorl.dqn import collect_states
     from neurorl.hardware.estimate import estimate
 
     obs = collect_states(teacher, env_id, 32, seed=seed + 4)
@@ -299,10 +288,7 @@ def run_chip_stage(out_dir: Path, policy, teacher, env_id: str, seed: int) -> di
 
 def _write_distillation(out_dir: Path, metrics: list[dict]) -> None:
     """Greedy return and agreement with the teacher per epoch (data: sdn/metrics.csv)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     epochs = [m["epoch"] for m in metrics]
     fig, ax = plt.subplots(figsize=(4.8, 3.4))
@@ -322,20 +308,13 @@ def _write_distillation(out_dir: Path, metrics: list[dict]) -> None:
     more = twin.get_legend_handles_labels()
     ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="lower right")
     fig.tight_layout()
-    fig.savefig(out_dir / "distillation.png", dpi=120)
-    plt.close(fig)
+    save(fig, out_dir / "distillation.png")
 
 
 def _write_conversion(out_dir: Path, rows: list[dict]) -> None:
-    import matplotlib
+    plt = pyplot()
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with open(out_dir / "conversion.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(out_dir / "conversion.csv", rows)
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for i, teacher in enumerate(dict.fromkeys(r["teacher"] for r in rows)):
         mine = [r for r in rows if r["teacher"] == teacher]
@@ -352,8 +331,7 @@ def _write_conversion(out_dir: Path, rows: list[dict]) -> None:
     )
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out_dir / "conversion.png", dpi=120)
-    plt.close(fig)
+    save(fig, out_dir / "conversion.png")
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -374,7 +352,7 @@ def main(argv: list[str] | None = None) -> dict:
     print("\n== stage 3: convert the teacher into a spiking network (Tan et al. 2021)")
     report["conversion"], rows = run_conversion_stage(teacher, args.env, args.seed)
     print("a dueling teacher for conversion: its advantage stream is converted")
-    from neurorl.convert import CONVERSION_TEACHER
+    from neurorl.algos.convert import CONVERSION_TEACHER
 
     dueling, report["dueling_teacher"] = run_teacher_stage(
         out_dir, args.env, args.seed, name="teacher_dueling", **CONVERSION_TEACHER

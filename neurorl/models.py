@@ -61,8 +61,10 @@ __all__ = [
 model_paths: list[Path] = []
 
 _NOT_DIFFERENTIABLE = {"rand", "randn", "int", "floor", "ceil", "sign", "xi"}
-_RESET_STATEMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(=|\+=|-=|\*=|/=)\s*(.+?)\s*$")
-_COMPARISON = re.compile(r"^(.*?)(>=|<=|>|<)(.*)$")
+# one abstract-code statement (``v = 0``, ``v -= v_th``) and one comparison (a threshold): the
+# kernel (neurorl.kernel.codegen) reads Brian2's code with the same two patterns
+STATEMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(=|\+=|-=|\*=|/=)\s*(.+?)\s*$")
+COMPARISON = re.compile(r"^(.*?)(>=|<=|>|<)(.*)$")
 
 
 class ModelError(ValueError):
@@ -82,7 +84,7 @@ class Parameter:
     @property
     def unit(self) -> str:
         """Brian2 unit string for a declaration (``"1"``, ``"second"``)."""
-        return _unit_string(self.value)
+        return unit_string(self.value)
 
     @property
     def si(self) -> float:
@@ -161,7 +163,7 @@ class NeuronModel:
         def q(value) -> str:
             dim = brian2.get_dimensions(value)
             si = float(brian2.asarray(value))
-            return repr(si) if dim is DIMENSIONLESS else f"{si!r} * {_unit_string(dim)}"
+            return repr(si) if dim is DIMENSIONLESS else f"{si!r} * {unit_string(dim)}"
 
         lines = [
             f"{key} = {json.dumps(getattr(self, key))}"
@@ -379,7 +381,7 @@ def _validate(model: NeuronModel, where: _Locator) -> None:
     state = list(eqs.diff_eq_names)
     if not state:
         raise ModelError(f"{where.key('equations')}: the model has no differential equation")
-    group = _brian2_group(model)
+    group = brian2_group(model)
 
     # Unknown identifiers and unit consistency of the equations.
     for name in sorted(eqs.identifiers - set(eqs.names) - {"dt", "t", "i", "N"}):
@@ -435,7 +437,7 @@ def _validate_threshold(model: NeuronModel, group, state: list[str], where: _Loc
 
     code = model.threshold
     at = where.key("threshold")
-    match = _COMPARISON.match(code)
+    match = COMPARISON.match(code)
     if match is None or any(tok in code for tok in (" and ", " or ", "not ")):
         raise ModelError(
             f"{at}: threshold {code!r} must be one comparison (a > b, a >= b, a < b, a <= b) "
@@ -462,7 +464,7 @@ def _validate_reset(model: NeuronModel, group, state: list[str], where: _Locator
         if not raw.strip():
             continue
         at = where.text("reset", raw.strip())
-        match = _RESET_STATEMENT.match(raw)
+        match = STATEMENT.match(raw)
         if match is None:
             raise ModelError(
                 f"{at}: reset statement {raw.strip()!r} is not of the form 'var = expr' "
@@ -498,7 +500,7 @@ def _check_identifiers(names: set[str], group, at: str, what: str) -> None:
             raise ModelError(f"{at}: unknown identifier {name!r} in the {what}") from None
 
 
-def _brian2_group(model: NeuronModel, n: int = 1, **kwargs) -> brian2.NeuronGroup:
+def brian2_group(model: NeuronModel, n: int = 1, **kwargs) -> brian2.NeuronGroup:
     """A Brian2 group of ``model`` used only to read its code; never part of a network."""
     group = brian2.NeuronGroup(
         n,
@@ -545,7 +547,7 @@ def _parse_quantity(text: str, at: str) -> Quantity:
     return value if isinstance(value, Quantity) else Quantity(value)
 
 
-def _unit_string(dim) -> str:
+def unit_string(dim) -> str:
     """Brian2 declaration unit (``"1"``, ``"second"``) of a dimension or quantity."""
     dim = get_dimensions(dim)
     return "1" if dim is DIMENSIONLESS else repr(get_unit(dim))

@@ -1,5 +1,9 @@
 """Network specification: layers of neuron models, connections, weights; to and from Brian2.
 
+The pieces a network is made of (:class:`~neurorl.topology.Layer`,
+:class:`~neurorl.topology.Connection`, :class:`~neurorl.topology.Conv`) are in
+:mod:`neurorl.topology`.
+
 A :class:`Network` is a plain description (layer sizes, :class:`~neurorl.models.NeuronModel`
 per layer, connections) plus one dict of parameter arrays, ``Network.params``. The same dict is
 trained by the kernel (:meth:`Network.kernel`) and written into Brian2 objects
@@ -17,146 +21,21 @@ where ``out`` is the presynaptic model's ``output`` variable (``x`` for an input
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import brian2
 import numpy as np
 
-from neurorl.models import ModelError, NeuronModel, _unit_string
+from neurorl.models import ModelError, NeuronModel, unit_string
+from neurorl.topology import Connection, Conv, Layer
 
-__all__ = ["Brian2Network", "Connection", "Conv", "Layer", "Network", "NetworkError"]
+__all__ = ["Brian2Network", "Network", "NetworkError"]
 
 _ON_PRE = re.compile(r"^\s*([A-Za-z_]\w*)_post\s*\+=\s*w\s*$")
 
 
 class NetworkError(ValueError):
     """A network that neurorl cannot build or compile (the message says what and where)."""
-
-
-@dataclass(eq=False)
-class Layer:
-    """A population: ``size`` neurons of ``model``; an input layer has ``model=None``."""
-
-    name: str
-    size: int
-    model: NeuronModel | None = None
-    constants: dict[str, np.ndarray] = field(default_factory=dict)
-
-    @property
-    def is_input(self) -> bool:
-        """True for analog input layers (values fed every step)."""
-        return self.model is None
-
-    @property
-    def out_variable(self) -> str | None:
-        """The variable a summed connection reads from this layer (``x`` for inputs)."""
-        return "x" if self.is_input else self.model.output
-
-
-@dataclass(frozen=True)
-class Conv:
-    """Geometry of a convolutional connection: valid 2-D cross-correlation, NCHW order.
-
-    The presynaptic layer holds ``in_shape`` = (C, H, W) neurons flattened as c*H*W + h*W + w;
-    the postsynaptic layer holds (out_channels, H_out, W_out) flattened the same way. The weights
-    are a kernel (out_channels, C, k, k) shared by all positions, as in a conv layer of a DQN.
-    """
-
-    in_shape: tuple[int, int, int]
-    out_channels: int
-    kernel: int
-    stride: int = 1
-
-    @property
-    def out_shape(self) -> tuple[int, int, int]:
-        """(out_channels, H_out, W_out)."""
-        _, h, w = self.in_shape
-        return (
-            self.out_channels,
-            (h - self.kernel) // self.stride + 1,
-            (w - self.kernel) // self.stride + 1,
-        )
-
-    @property
-    def weight_shape(self) -> tuple[int, int, int, int]:
-        """Kernel shape (out_channels, C, k, k)."""
-        return (self.out_channels, self.in_shape[0], self.kernel, self.kernel)
-
-    def taps(self) -> np.ndarray:
-        """(n_pre, n_post) index of the kernel entry each synapse uses (flat), -1 where none."""
-        c_in, h, w = self.in_shape
-        o, ho, wo = self.out_shape
-        k, s = self.kernel, self.stride
-        oo, cc, ki, kj, ii, jj = np.meshgrid(
-            np.arange(o),
-            np.arange(c_in),
-            np.arange(k),
-            np.arange(k),
-            np.arange(ho),
-            np.arange(wo),
-            indexing="ij",
-        )
-        pre = cc * h * w + (ii * s + ki) * w + (jj * s + kj)
-        post = oo * ho * wo + ii * wo + jj
-        taps = np.full((c_in * h * w, o * ho * wo), -1, dtype=np.int64)
-        taps[pre.ravel(), post.ravel()] = (((oo * c_in + cc) * k + ki) * k + kj).ravel()
-        return taps
-
-
-@dataclass(eq=False)
-class Connection:
-    """Weights from ``pre`` onto variable ``target`` of ``post``; ``coupling`` is event/summed.
-
-    ``mask`` makes the connection sparse; ``conv`` makes it convolutional (tied weights).
-    """
-
-    name: str
-    pre: Layer
-    post: Layer
-    target: str
-    coupling: str
-    mask: np.ndarray | None = None
-    conv: Conv | None = None
-
-    def __post_init__(self) -> None:
-        if self.conv is not None:
-            self._taps = self.conv.taps()
-            self.mask = self._taps >= 0
-
-    @property
-    def key(self) -> str:
-        """Key of the weights in ``Network.params``: (n_pre, n_post), or the conv kernel."""
-        return f"{self.name}.w"
-
-    def dense(self, weights: np.ndarray) -> np.ndarray:
-        """The weights as a matrix (n_pre, n_post) (a conv kernel expanded over positions)."""
-        if self.conv is None:
-            return weights
-        flat = np.append(weights.ravel(), 0).astype(weights.dtype)
-        return flat[self._taps]
-
-    def fold(self, dense_grad: np.ndarray) -> np.ndarray:
-        """Gradient of the stored weights from the gradient of :meth:`dense` (masked/tied)."""
-        if self.conv is None:
-            return dense_grad if self.mask is None else dense_grad * self.mask
-        sums = np.bincount(
-            self._taps[self.mask],
-            weights=dense_grad[self.mask],
-            minlength=int(np.prod(self.conv.weight_shape)),
-        )
-        return sums.reshape(self.conv.weight_shape).astype(dense_grad.dtype)
-
-    @property
-    def recurrent(self) -> bool:
-        """True when the connection maps a layer onto itself."""
-        return self.pre is self.post
-
-    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
-        """Presynaptic and postsynaptic indices of the existing synapses (dense: all pairs)."""
-        if self.mask is None:
-            i, j = np.meshgrid(np.arange(self.pre.size), np.arange(self.post.size), indexing="ij")
-            return i.ravel(), j.ravel()
-        return np.nonzero(self.mask)
 
 
 class Network:
@@ -365,6 +244,22 @@ class Network:
         init.update({k: float(brian2.asarray(v)) for k, v in layer.model.initial.items()})
         return init
 
+    def copy(self) -> Network:
+        """A network with this one's structure and a copy of every parameter array.
+
+        Layers, models and connections are shared (they describe structure and are not changed
+        by training); ``params`` are new arrays, so training or refitting the copy leaves this
+        network as it is. The copy's weight generator continues from this one's state.
+        """
+        new = Network.__new__(Network)
+        new.dt = self.dt
+        new.rng = np.random.Generator(type(self.rng.bit_generator)())
+        new.rng.bit_generator.state = self.rng.bit_generator.state
+        new.layers = dict(self.layers)
+        new.connections = list(self.connections)
+        new.params = {key: value.copy() for key, value in self.params.items()}
+        return new
+
     def set_params(self, values: dict[str, np.ndarray]) -> None:
         """Copy ``values`` into ``params`` (same keys and shapes), e.g. from a checkpoint."""
         for key, value in values.items():
@@ -463,7 +358,7 @@ class Network:
 
         The kernel trains ``self.params`` in place (cast to ``dtype``).
         """
-        from neurorl.kernel import Kernel
+        from neurorl.kernel.bptt import Kernel
 
         return Kernel(self, surrogate=surrogate, dtype=dtype, **options)
 
@@ -533,7 +428,7 @@ class Network:
         synapses: dict[str, brian2.Synapses] = {}
         for conn in self.connections:
             eqs = brian2.Equations(conn.post.model.brian2_equations)
-            unit = _unit_string(eqs[conn.target].dim)
+            unit = unit_string(eqs[conn.target].dim)
             if conn.coupling == "event":
                 effect = f"{conn.target}_post += w" + (" * x_pre" if conn.pre.is_input else "")
                 syn = brian2.Synapses(
@@ -576,7 +471,7 @@ class Network:
             if conn.conv is None:
                 self.params[conn.key][i, j] = values
             else:  # every synapse of a tap holds the same weight: average them
-                taps = conn._taps[i, j]
+                taps = conn.tap_index[i, j]
                 sums = np.bincount(taps, weights=values, minlength=self.params[conn.key].size)
                 counts = np.bincount(taps, minlength=self.params[conn.key].size)
                 kernel = self.params[conn.key]

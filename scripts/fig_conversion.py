@@ -6,15 +6,16 @@ kernel (float64, the same numbers as Brian2) on held-out states of the teacher's
 (conversion rate against the DQN's greedy action, both readouts) and plays greedy episodes (mean
 return, both readouts).
 
-Four conversion variants (see :mod:`neurorl.convert`): ``ours``, the default of
+Four conversion variants (see :mod:`neurorl.algos.convert`): ``ours``, the default of
 ``convert`` (``models/if_onset.toml``: each layer's bias starts when its input first arrives in
 Brian2's schedule; hidden membranes start at v_th/2), swept over every p; ``neuron``, the same
 with one scale λ per hidden unit (``per="neuron"``), swept over every p; ``calibrated``,
 ``neuron`` with its output layer refitted for each T on the normalisation states
-(:func:`neurorl.convert.calibrate`), swept over every p; and ``paper`` (``models/if.toml``, bias
+(:func:`neurorl.algos.convert.calibrate`), swept over every p; and ``paper``
+(``models/if.toml``, bias
 from step 0, membranes at 0, one λ per layer: the conversion as the paper states it, run on
 Brian2's schedule), at p = 99.9 only. ``ideal`` / ``ideal-neuron`` rows are the ANN-side bound
-:func:`neurorl.convert.rate_code_bound` (activations clipped to [0, 1] and rounded to k/T): no
+:func:`neurorl.algos.convert.rate_code_bound` (activations clipped to [0, 1] and rounded to k/T): no
 rate-coded conversion that keeps the normalised weights does much better in T steps.
 
 CartPole teachers [ours]: the preset teacher (plain DQN, γ = 0.99, seed 0), the same run with
@@ -36,6 +37,31 @@ variants, p or T) are kept; ``--minatar`` replaces every MinAtar row.
 
 Writes figures/conversion.csv and figures/conversion.png (``--seed-table``:
 figures/conversion_seeds.csv; ``--goal-check``: figures/conversion_goal.csv).
+
+The full run of figures/ (what ``make figures`` runs, after training runs/teacher,
+runs/teacher_double and runs/teacher_dueling with ``neurorl train-teacher``, see
+scripts/make_figures.py):
+
+    python scripts/fig_conversion.py --cartpole runs/teacher/teacher.npz \
+        runs/teacher_double/teacher.npz --variants ours
+    python scripts/fig_conversion.py --cartpole runs/teacher_dueling/teacher.npz --variants neuron
+    python scripts/fig_conversion.py --cartpole runs/teacher_dueling/teacher.npz \
+        --variants calibrated --T 5 10 20 50 100 200 --percentiles 99.99 100
+    python scripts/fig_conversion.py --cartpole --minatar figures/minatar_breakout_teacher.npz \
+        --variants ours
+    python scripts/fig_conversion.py --seed-table 0 1 2 3 4
+    python scripts/fig_conversion.py --goal-check 0 1 2 3 4
+
+``--quick`` is a tiny budget that runs the same code in seconds and writes the same files into
+``--out`` (T = 5, 20; p = 99.9; 500 normalisation and 100 held-out states; one episode per
+point; seed-table teachers trained 2,000 steps into ``OUT/runs`` and measured at T = 20 with 3
+episodes; the goal check on 500 states at T = 10); it overrides those flags. Without
+``--cartpole`` it trains one 2,000-step CartPole teacher into ``OUT/runs/teacher``:
+
+    python scripts/fig_conversion.py --quick --out runs/figures-quick \
+        --cartpole runs/figures-quick/runs/teacher/teacher.npz --variants ours calibrated
+    python scripts/fig_conversion.py --quick --out runs/figures-quick --seed-table 0
+    python scripts/fig_conversion.py --quick --out runs/figures-quick --goal-check 0
 """
 
 from __future__ import annotations
@@ -48,8 +74,11 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from neurorl import convert as C
-from neurorl import dqn
+from neurorl.algos import convert as C
+from neurorl.algos import dqn
+from neurorl.ann.qnetwork import load_teacher
+from neurorl.plots import pyplot, save, write_csv
+from neurorl.rl.evaluate import evaluate
 
 FIELDS = ["env", "teacher", "variant", "percentile", "T", "readout", "conversion_rate",
           "return_mean", "return_std", "dqn_return", "spikes_per_decision", "sops_per_decision"]
@@ -69,6 +98,9 @@ CARTPOLE_TEACHERS = {
     "runs/teacher_dueling": dict(C.CONVERSION_TEACHER),
 }
 GOAL_RATE, GOAL_RETURN = 0.99, 0.98
+# --quick: the tiny budget (argument values; seed_*/goal_* those of --seed-table/--goal-check)
+QUICK = dict(T=[5, 20], percentiles=[99.9], states=500, held_out=100, episodes=1,
+             goal_states=500, teacher_steps=2_000, seed_T=(20,), seed_episodes=3, goal_T=(10,))
 
 
 def teacher_label(teacher) -> str:
@@ -85,12 +117,12 @@ def teacher_label(teacher) -> str:
 def cartpole_teacher(path: str | None, out: Path, overrides: dict):
     """Load ``path``, or train a CartPole-v1 teacher (preset + ``overrides``) into ``out``."""
     if path:
-        return dqn.load_teacher(path)
+        return load_teacher(path)
     target = out / "teacher.npz"
     if not target.exists():
         print(f"training a CartPole-v1 teacher {overrides} into {out} ...")
         dqn.train(dqn.preset_config("CartPole-v1", seed=0, **overrides), out)
-    return dqn.load_teacher(target)
+    return load_teacher(target)
 
 
 def sweep(env_id, teacher, Ts, percentiles, n_states, n_held, episodes, seed,
@@ -101,7 +133,7 @@ def sweep(env_id, teacher, Ts, percentiles, n_states, n_held, episodes, seed,
     states = C.collect_states(teacher, env_id, n=n_states, seed=seed)
     held = C.collect_states(teacher, env_id, n=n_held, seed=seed + 1)
     dqn_actions = teacher.act(held)
-    dqn_return = float(dqn.evaluate(teacher, env_id, episodes=episodes, seed=seed + 2).mean())
+    dqn_return = float(evaluate(teacher, env_id, episodes=episodes, seed=seed + 2).mean())
     rows = []
     configs = [(v, p, T) for v in variants for p in percentiles for T in Ts]
     configs += [("paper", p, T) for p in PAPER_PERCENTILES for T in Ts]
@@ -120,7 +152,7 @@ def sweep(env_id, teacher, Ts, percentiles, n_states, n_held, episodes, seed,
                              spikes_per_decision=np.nan, sops_per_decision=np.nan))
         for readout in ("robust", "count"):
             start = time.perf_counter()
-            returns = dqn.evaluate(C.SNNPolicy(snn, T, readout), env_id, episodes=episodes,
+            returns = evaluate(C.SNNPolicy(snn, T, readout), env_id, episodes=episodes,
                                    seed=seed + 2)
             rate = C.conversion_rate(readouts.actions(readout), dqn_actions)
             rows.append(dict(base, variant=variant, percentile=p, T=T, readout=readout,
@@ -174,10 +206,7 @@ def _select(rows, **where):
 
 def plot(rows, path: Path) -> None:
     """Per teacher: conversion rate vs T, return vs T, and the p x T map of the robust rate."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     groups = list(dict.fromkeys((r["env"], r["teacher"]) for r in rows))
     all_p = sorted({r["percentile"] for r in rows if not r["variant"].startswith("ideal")})
@@ -258,8 +287,7 @@ def plot(rows, path: Path) -> None:
     ]
     fig.legend(handles=handles, loc="lower center", ncol=6, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.22 / len(groups), 1, 1))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path, dpi=110)
 
 
 def summary(rows) -> None:
@@ -280,37 +308,37 @@ SEED_FIELDS = ["seed", "per", "percentile", "T", "conversion_rate_robust", "conv
                "dqn_return_100"]
 
 
-def seed_table(seeds, out: Path, n_states: int, n_held: int) -> None:
+def seed_table(seeds, out: Path, n_states: int, n_held: int, runs: Path = Path("runs"),
+               Ts=(50, 100, 200), episodes: int = 100, steps: int | None = None) -> None:
     """Conversion teachers (preset + ``convert.CONVERSION_TEACHER``) of several seeds: robust and
     count conversion rates at T = 50, 100, 200, into ``out/conversion_seeds.csv``."""
     rows = []
     for seed in tqdm(seeds, desc="conversion teachers", unit="seed"):
         overrides = dict(C.CONVERSION_TEACHER, seed=seed)
-        target = Path(f"runs/teacher_dueling_seed{seed}")
+        if steps:
+            overrides["total_steps"] = steps
+        target = runs / f"teacher_dueling_seed{seed}"
         if not (target / "teacher.npz").exists():
             dqn.train(dqn.preset_config("CartPole-v1", **overrides), target, progress=False)
-        teacher = dqn.load_teacher(target / "teacher.npz")
-        ret = float(dqn.evaluate(teacher, "CartPole-v1", episodes=100, seed=10_000).mean())
+        teacher = load_teacher(target / "teacher.npz")
+        ret = float(evaluate(teacher, "CartPole-v1", episodes=episodes, seed=10_000).mean())
         states = C.collect_states(teacher, "CartPole-v1", n=n_states, seed=0)
         held = C.collect_states(teacher, "CartPole-v1", n=n_held, seed=1)
         actions = teacher.act(held)
         for per in ("layer", "neuron"):
             for p in (99.99, 100.0):
                 snn = C.convert(teacher, states, percentile=p, per=per)
-                for T in (50, 100, 200):
+                for T in Ts:
                     r = C.kernel_readouts(snn, held, T)
                     rows.append(dict(seed=seed, per=per, percentile=p, T=T, dqn_return_100=ret,
                                      conversion_rate_robust=C.conversion_rate(r.actions(), actions),
                                      conversion_rate_count=C.conversion_rate(r.actions("count"),
                                                                              actions)))
-        with open(out / "conversion_seeds.csv", "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=SEED_FIELDS)
-            writer.writeheader()
-            writer.writerows(rows)
+        write_csv(out / "conversion_seeds.csv", rows, SEED_FIELDS, float_format=None)
     for per in ("layer", "neuron"):
         for p in (99.99, 100.0):
             cells = []
-            for T in (50, 100, 200):
+            for T in Ts:
                 rates = [r["conversion_rate_robust"] for r in rows
                          if r["per"] == per and r["percentile"] == p and r["T"] == T]
                 cells.append(f"T={T}: {min(rates):.3f}-{max(rates):.3f}")
@@ -326,19 +354,20 @@ GOAL_SEED = 100_000  # held-out episodes reset with seeds 100000, ...: none of t
 GOAL_BLOCK = 500  # states per block for the spread (one episode of a teacher that solves it)
 
 
-def goal_check(seeds, out: Path, n_states: int, n_goal: int, percentile: float = 99.99) -> None:
+def goal_check(seeds, out: Path, n_states: int, n_goal: int, percentile: float = 99.99,
+               runs: Path = Path("runs"), Ts=GOAL_T) -> None:
     """The 99 % goal of the conversion teachers at GOAL_T on ``n_goal`` held-out states, before
     and after calibration, into ``out/conversion_goal.csv``; consecutive states are correlated,
     so the spread of the rate over blocks of GOAL_BLOCK states is written too. Needs the
     teachers of --seed-table."""
     rows = []
     for seed in tqdm(seeds, desc="goal check", unit="seed"):
-        teacher = dqn.load_teacher(Path(f"runs/teacher_dueling_seed{seed}") / "teacher.npz")
+        teacher = load_teacher(runs / f"teacher_dueling_seed{seed}" / "teacher.npz")
         states = C.collect_states(teacher, "CartPole-v1", n=n_states, seed=0)
         held = C.collect_states(teacher, "CartPole-v1", n=n_goal, seed=GOAL_SEED)
         actions = teacher.act(held)
         for variant in ("neuron", "calibrated"):
-            for T in GOAL_T:
+            for T in Ts:
                 r = C.kernel_readouts(converted(teacher, states, percentile, variant, T), held, T)
                 agree = r.actions() == actions
                 blocks = agree[: len(agree) // GOAL_BLOCK * GOAL_BLOCK].reshape(-1, GOAL_BLOCK)
@@ -351,10 +380,7 @@ def goal_check(seeds, out: Path, n_states: int, n_goal: int, percentile: float =
                                  block_rate_sd=float(blocks.mean(1).std())))
                 tqdm.write(f"seed {seed} {variant} T={T}: robust {agree.mean():.4f} (blocks of "
                            f"{GOAL_BLOCK}: min {blocks.mean(1).min():.3f}), count {count:.4f}")
-        with open(out / "conversion_goal.csv", "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=GOAL_FIELDS)
-            writer.writeheader()
-            writer.writerows(rows)
+        write_csv(out / "conversion_goal.csv", rows, GOAL_FIELDS, float_format=None)
     print(f"wrote {out / 'conversion_goal.csv'}")
 
 
@@ -382,22 +408,37 @@ def main(argv=None) -> None:
                         help="only measure the conversion teachers of these seeds (trained by "
                         "--seed-table) at T = 10, 50, 100 on --goal-states held-out states")
     parser.add_argument("--goal-states", type=int, default=25_000)
+    parser.add_argument("--runs", default=None, help="where --seed-table trains (and "
+                        "--goal-check reads) its teachers (default: runs; --quick: OUT/runs)")
+    parser.add_argument("--quick", action="store_true", help="tiny budget (seconds): overrides "
+                        "--T, --percentiles, --states, --held-out, --episodes, --goal-states")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    runs = Path(args.runs or (out / "runs" if args.quick else "runs"))
+    tiny = {}
+    if args.quick:
+        for key in ("T", "percentiles", "states", "held_out", "episodes", "goal_states"):
+            setattr(args, key, QUICK[key])
+        tiny = dict(steps=QUICK["teacher_steps"], Ts=QUICK["seed_T"],
+                    episodes=QUICK["seed_episodes"])
     if args.seed_table:
-        seed_table(args.seed_table, out, args.states, args.held_out)
+        seed_table(args.seed_table, out, args.states, args.held_out, runs, **tiny)
         return
     if args.goal_check:
-        goal_check(args.goal_check, out, args.states, args.goal_states)
+        goal_check(args.goal_check, out, args.states, args.goal_states, runs=runs,
+                   **({"Ts": QUICK["goal_T"]} if args.quick else {}))
         return
     if args.cartpole is not None:
-        envs = [("CartPole-v1", dqn.load_teacher(p)) for p in args.cartpole]
+        envs = [("CartPole-v1", load_teacher(p)) for p in args.cartpole]
+    elif args.quick:
+        envs = [("CartPole-v1", cartpole_teacher(None, runs / "teacher",
+                                                 {"total_steps": QUICK["teacher_steps"]}))]
     else:
         envs = [("CartPole-v1", cartpole_teacher(None, Path(d), o))
                 for d, o in CARTPOLE_TEACHERS.items()]
     if args.minatar:
-        envs.append(("MinAtar/Breakout", dqn.load_teacher(args.minatar)))
+        envs.append(("MinAtar/Breakout", load_teacher(args.minatar)))
     old = [r for r in read_rows(out / "conversion.csv")
            if not (r["env"] == "MinAtar/Breakout" and args.minatar)]
     rows, kept = [], old
@@ -406,10 +447,7 @@ def main(argv=None) -> None:
                       args.episodes, args.seed, args.variants)
         new = {row_key(r) for r in rows}
         kept = [r for r in old if row_key(r) not in new]
-        with open(out / "conversion.csv", "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=FIELDS)
-            writer.writeheader()
-            writer.writerows(rows + kept)
+        write_csv(out / "conversion.csv", rows + kept, FIELDS, float_format=None)
         plot(rows + kept, out / "conversion.png")
     summary(rows + kept)
     print(f"wrote {out / 'conversion.csv'} and {out / 'conversion.png'}")

@@ -3,6 +3,19 @@
     .venv/bin/python scripts/fig_energy.py [--teacher runs/teacher/teacher.npz]
                                            [--student STUDENT.npz] [--samples 32]
 
+The full run of figures/ (teacher from ``neurorl train-teacher``, student from ``neurorl
+distill runs/teacher/teacher.npz --out runs/sdn``, see scripts/make_figures.py):
+
+    .venv/bin/python scripts/fig_energy.py --teacher runs/teacher/teacher.npz \
+        --student runs/sdn/student.npz
+
+``--quick``: a tiny budget (4 observations, the converted SNN normalised on 500 states; seconds)
+that writes the same files into ``--out``:
+
+    .venv/bin/python scripts/fig_energy.py --quick --out runs/figures-quick \
+        --teacher runs/figures-quick/runs/teacher/teacher.npz \
+        --student runs/figures-quick/runs/sdn/student.npz
+
 Networks (each labelled trained / untrained stand-in in the figure and the CSV):
 
 * DQN teacher: the rl-zoo CartPole MLP 4-256-256-2 (``--teacher``, default
@@ -12,7 +25,7 @@ Networks (each labelled trained / untrained stand-in in the figure and the CSV):
   a network written by ``Network.save``; otherwise
   an untrained stand-in with random weights).
 * Converted SNN: IF network of the teacher's shape, T = 100, converted by
-  :func:`neurorl.convert.convert` (99.9th-percentile normalisation, Tan et al. 2021).
+  :func:`neurorl.algos.convert.convert` (99.9th-percentile normalisation, Tan et al. 2021).
 
 Activity is measured by running each SNN in Brian2 on CartPole-v1 observations (states visited by
 the teacher's greedy policy when a trained teacher is given, else by a random policy), one
@@ -26,22 +39,23 @@ Writes ``figures/energy.png``, ``figures/energy.csv`` (the numbers drawn) and
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
 import brian2
-import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from neurorl import Network, dqn, models, nn  # noqa: E402
+from neurorl import Network, models  # noqa: E402
+from neurorl.ann import nn, qnetwork  # noqa: E402
 from neurorl.hardware.ann import dnn_cost  # noqa: E402
 from neurorl.hardware.estimate import estimate, observations  # noqa: E402
+from neurorl.plots import pyplot, save, write_csv  # noqa: E402
+from neurorl.rl.evaluate import evaluate  # noqa: E402
+
+plt = pyplot()
 
 CHIPS = ("nc64c", "loihi")
+QUICK_SAMPLES, QUICK_STATES = 4, 500  # --quick: observations per network, normalisation states
 HOSTS = ("cpu_45nm", "gpu_a100")
 XMIN = 1e-10
 PARTS = ("synaptic", "neuron", "routing", "static", "host_input")
@@ -49,14 +63,14 @@ COLORS = {"synaptic": "#4477aa", "neuron": "#66ccee", "routing": "#228833", "sta
           "host_input": "#ccbb44", "mac": "#ee6677", "add": "#aa3377", "memory": "#994455"}
 
 
-def load_teacher(path: str | None, seed: int) -> tuple[dqn.QNetwork, str]:
+def load_teacher(path: str | None, seed: int) -> tuple[qnetwork.QNetwork, str]:
     """The teacher and its label: trained (with its greedy return) or an untrained stand-in."""
     if path and Path(path).exists():
-        q = dqn.load_teacher(path)
-        returns = dqn.evaluate(q, "CartPole-v1", episodes=3, seed=10_000, progress=False)
+        q = qnetwork.load_teacher(path)
+        returns = evaluate(q, "CartPole-v1", episodes=3, seed=10_000, progress=False)
         return q, f"trained ({Path(path)}; greedy return {returns.mean():.0f} over 3 episodes)"
     arch = nn.mlp(4, [256, 256], 2)
-    q = dqn.QNetwork(arch, arch.init(np.random.default_rng(seed)), meta={"env": "CartPole-v1"})
+    q = qnetwork.QNetwork(arch, arch.init(np.random.default_rng(seed)), meta={"env": "CartPole-v1"})
     return q, "untrained stand-in (random weights)"
 
 
@@ -88,12 +102,13 @@ def sdn_student(path: str | None, seed: int, obs: np.ndarray, rate: float = 0.1)
                  f"{measured:.0%} of neuron-steps)")
 
 
-def converted_snn(teacher: dqn.QNetwork, seed: int, percentile: float = 99.9) -> Network:
-    """IF network of the teacher's shape (:func:`neurorl.convert.convert`, Tan et al. 2021),
-    normalised on 5,000 states of the teacher playing ε-greedy (ε = 0.05)."""
-    from neurorl.convert import collect_states, convert
+def converted_snn(teacher: qnetwork.QNetwork, seed: int, percentile: float = 99.9,
+                  n_states: int = 5_000) -> Network:
+    """IF network of the teacher's shape (:func:`neurorl.algos.convert.convert`, Tan et al. 2021),
+    normalised on ``n_states`` states of the teacher playing ε-greedy (ε = 0.05)."""
+    from neurorl.algos.convert import collect_states, convert
 
-    states = collect_states(teacher, "CartPole-v1", n=5_000, seed=seed)
+    states = collect_states(teacher, "CartPole-v1", n=n_states, seed=seed)
     return convert(teacher, states, percentile=percentile).net
 
 
@@ -228,8 +243,7 @@ def plot(rows, path: Path, footnote: str) -> None:
                  fontsize=10)
     fig.text(0.01, 0.012, footnote, fontsize=7, va="bottom")
     fig.subplots_adjust(left=0.15, right=0.98, bottom=0.25, top=0.89)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    save(fig, path, dpi=130)
 
 
 def _si(v: float, unit: str) -> str:
@@ -247,7 +261,11 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="figures")
     p.add_argument("--target", default="numpy", help="Brian2 codegen target (numpy or cython)")
+    p.add_argument("--quick", action="store_true", help=f"tiny budget ({QUICK_SAMPLES} "
+                   f"observations, {QUICK_STATES} normalisation states; overrides --samples)")
     args = p.parse_args(argv)
+    if args.quick:
+        args.samples = QUICK_SAMPLES
     brian2.prefs.codegen.target = args.target
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -258,9 +276,9 @@ def main(argv=None) -> int:
                                teacher if trained else None)
     print(f"teacher: {t_status}; {len(obs)} {source} observations of CartPole-v1\n")
     student, s_status = sdn_student(args.student, args.seed, obs)
-    conv = converted_snn(teacher, args.seed)
+    conv = converted_snn(teacher, args.seed, n_states=QUICK_STATES if args.quick else 5_000)
     c_status = ("converted from the " + ("trained" if trained else "untrained") +
-                " teacher (neurorl.convert, p = 99.9)")
+                " teacher (neurorl.algos.convert, p = 99.9)")
     if trained:
         c_status = "trained: " + c_status
     rate = conversion_rate(conv, obs, 100, teacher)
@@ -277,15 +295,12 @@ def main(argv=None) -> int:
 
     fields = sorted({k for r in rows for k in r}, key=lambda k: list(rows[0]).index(k)
                     if k in rows[0] else 100)
-    with open(out / "energy.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=fields)
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(out / "energy.csv", rows, fields, float_format=None)
     caveat = ("" if s_status.startswith("trained") else
               "; its activity, and so its energy, will change when a trained student replaces it")
     footnote = (
         f"* SDN student: {s_status}{caveat}.\n"
-        f"Converted SNN: neurorl.convert of the teacher (percentile 99.9, IF, T = 100); "
+        f"Converted SNN: neurorl.algos.convert of the teacher (percentile 99.9, IF, T = 100); "
         f"its float actions agree with the teacher's on {rate:.0%} of the "
         f"{len(obs)} observations ({source}).\n"
         "Chip energy includes the whole chip's static power for the whole latency (no power "

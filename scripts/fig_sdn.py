@@ -2,6 +2,13 @@
 
     .venv/bin/python scripts/fig_sdn.py            # full sweep (~10-20 min on 2 cores)
     .venv/bin/python scripts/fig_sdn.py --quick    # reduced sweep (one seed, fewer points)
+    .venv/bin/python scripts/fig_sdn.py --tiny --out runs/figures-quick \
+        --teacher runs/figures-quick/runs/teacher/teacher.npz
+                      # tiny budget (seconds; what `make figures-quick` runs): the same files
+
+``--tiny``: one seed, 2 SDN epochs of 250 steps after 500, RL runs of 1,500 steps, 2-episode
+evaluations (3 final), one Brian2 episode, sweeps of two points each at 1 epoch; without
+``--teacher`` it trains a 2,000-step teacher. The full run of figures/ is the first line.
 
 Writes into ``figures/``:
 
@@ -24,7 +31,6 @@ Writes into ``figures/``:
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -35,43 +41,46 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from neurorl import dqn  # noqa: E402
-from neurorl.convert import collect_states  # noqa: E402
-from neurorl.distill import DistillConfig, distill, play_brian2  # noqa: E402
-from neurorl.envs import make_env  # noqa: E402
-from neurorl.spiking_dqn import SpikingDQNConfig, train_dqn_curve, train_spiking_dqn  # noqa: E402
+from neurorl.algos import dqn  # noqa: E402
+from neurorl.algos.convert import collect_states  # noqa: E402
+from neurorl.algos.distill import DistillConfig, distill, play_brian2  # noqa: E402
+from neurorl.algos.spiking_dqn import SpikingDQNConfig, train_dqn_curve, train_spiking_dqn  # noqa: E402
+from neurorl.ann.qnetwork import load_teacher  # noqa: E402
+from neurorl.plots import pyplot, save, write_csv  # noqa: E402
+from neurorl.rl.envs import make_env  # noqa: E402
+from neurorl.rl.evaluate import evaluate  # noqa: E402
 
 ENV = "CartPole-v1"
 TARGET = 475.0
 COLORS = {"SDN": "tab:red", "spiking DQN": "tab:blue", "DQN": "tab:gray"}
+# --tiny: config fields on top of each method's (evaluations of 2 episodes, 3 final ones)
+_TINY_EVAL = dict(eval_episodes=2, final_eval_episodes=3)
+TINY = {
+    "SDN": dict(initial_steps=500, steps_per_epoch=250, **_TINY_EVAL),
+    "spiking DQN": dict(learning_starts=500, eval_every=500, **_TINY_EVAL),
+    "DQN": dict(eval_every=500, **_TINY_EVAL),
+}
 
 
-def write_csv(path: Path, rows: list[dict]) -> None:
-    """Rows (dicts with the same keys, None allowed) as a CSV file."""
-    keys = list(rows[0])
-    for row in rows:
-        keys += [k for k in row if k not in keys]
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=keys)
-        w.writeheader()
-        for row in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
-
-
-def convergence(teacher, seeds, sdn_epochs, rl_steps, log):
-    """Curves and summaries of SDN, spiking DQN and DQN per seed."""
+def convergence(teacher, seeds, sdn_epochs, rl_steps, log, budget=None):
+    """Curves and summaries of SDN, spiking DQN and DQN per seed (``budget``: per method, extra
+    config fields, e.g. :data:`TINY`)."""
+    budget = budget or {}
     curves, summary = [], []
     for seed in seeds:
         runs = {}
         log(f"SDN seed {seed}")
         runs["SDN"] = distill(teacher, DistillConfig(seed=seed, max_epochs=sdn_epochs,
-                                                     early_stop=False), progress=False)
+                                                     early_stop=False, **budget.get("SDN", {})),
+                              progress=False)
         log(f"spiking DQN seed {seed}")
         runs["spiking DQN"] = train_spiking_dqn(SpikingDQNConfig(seed=seed,
-                                                                 total_steps=rl_steps),
+                                                                 total_steps=rl_steps,
+                                                                 **budget.get("spiking DQN", {})),
                                                 progress=False)
         log(f"DQN seed {seed}")
-        runs["DQN"] = train_dqn_curve(dqn.preset_config(ENV, seed=seed, total_steps=rl_steps))
+        runs["DQN"] = train_dqn_curve(dqn.preset_config(ENV, seed=seed, total_steps=rl_steps),
+                                      **budget.get("DQN", {}))
         for method, res in runs.items():
             for row in res.metrics:
                 curves.append({"method": method, "seed": seed, "epoch": row["epoch"],
@@ -91,10 +100,7 @@ def convergence(teacher, seeds, sdn_epochs, rl_steps, log):
 
 
 def plot_convergence(curves, teacher_steps, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), dpi=110, sharey=True)
     for ax, key, label in zip(axes, ("epoch", "env_steps", "wall_s"),
@@ -121,16 +127,16 @@ def plot_convergence(curves, teacher_steps, path: Path) -> None:
                  "SDN runs 20 epochs, the RL runs stop once 100 episodes confirm 475",
                  fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path)
 
 
-def sweeps(teacher, widths, taus, Ts, seeds, max_epochs, states, log):
-    """Rows of the width, temperature and T sweeps (early stop at 475, 100-episode final)."""
+def sweeps(teacher, widths, taus, Ts, seeds, max_epochs, states, log, budget=None):
+    """Rows of the width, temperature and T sweeps (early stop at 475, 100-episode final;
+    ``budget``: extra DistillConfig fields)."""
     rows = []
 
     def run(kind, value, seed, **kw):
-        cfg = DistillConfig(seed=seed, max_epochs=max_epochs, **kw)
+        cfg = DistillConfig(seed=seed, max_epochs=max_epochs, **kw, **(budget or {}))
         res = distill(teacher, cfg, progress=False)
         spikes = float(res.policy.spikes_per_decision(states).mean())
         row = {"sweep": kind, "value": value, "seed": seed, "hidden": cfg.hidden[0],
@@ -157,10 +163,7 @@ def sweeps(teacher, widths, taus, Ts, seeds, max_epochs, states, log):
 
 
 def plot_sweeps(rows, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2), dpi=110)
 
@@ -217,8 +220,7 @@ def plot_sweeps(rows, path: Path) -> None:
     fig.suptitle("SDN on CartPole-v1: size, temperature and T (4-h-2 LIF student; defaults "
                  "h = 16, τ = 5, T = 8)", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path)
 
 
 def brian2_check(policy, episodes: int, seed: int = 30_000) -> dict:
@@ -246,6 +248,8 @@ def brian2_check(policy, episodes: int, seed: int = 30_000) -> dict:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="one seed, fewer sweep points")
+    p.add_argument("--tiny", action="store_true", help="tiny budget (seconds): checks the "
+                   "script end to end and writes the same files")
     p.add_argument("--teacher", default=None, help="teacher.npz (default: train one, seed 0)")
     p.add_argument("--out", default=str(ROOT / "figures"))
     args = p.parse_args(argv)
@@ -256,43 +260,49 @@ def main(argv=None) -> int:
     def log(msg: str) -> None:
         print(f"[{time.perf_counter() - t_start:7.1f} s] {msg}", flush=True)
 
-    seeds = [0] if args.quick else [0, 1, 2]
-    rl_steps = 30_000 if args.quick else 50_000
+    seeds = [0] if args.quick or args.tiny else [0, 1, 2]
+    rl_steps = 1_500 if args.tiny else 30_000 if args.quick else 50_000
+    budget = TINY if args.tiny else {}
     if args.teacher:
-        teacher, teacher_steps = dqn.load_teacher(args.teacher), "?"
+        teacher, teacher_steps = load_teacher(args.teacher), "?"
         teacher_steps = teacher.meta.get("step", "?")
     else:
         log("training the teacher (DQN, 50k steps, seed 0)")
-        res = dqn.train(dqn.preset_config(ENV, seed=0), progress=False)
+        res = dqn.train(dqn.preset_config(ENV, seed=0, **({"total_steps": 2_000} if args.tiny
+                                                          else {})), progress=False)
         teacher, teacher_steps = res.q, res.steps
-    teacher_return = float(dqn.evaluate(teacher, ENV, 100).mean())
+    teacher_return = float(evaluate(teacher, ENV, 10 if args.tiny else 100).mean())
     log(f"teacher: 100-episode greedy mean {teacher_return:.1f}")
 
-    curves, summary, student = convergence(teacher, seeds, 10 if args.quick else 20, rl_steps,
-                                           log)
+    curves, summary, student = convergence(teacher, seeds, 2 if args.tiny else 10 if args.quick
+                                           else 20, rl_steps, log, budget)
     write_csv(out / "sdn_convergence.csv", curves)
     write_csv(out / "sdn_summary.csv", summary)
     plot_convergence(curves, teacher_steps, out / "sdn_convergence.png")
     log("wrote sdn_convergence.png/.csv, sdn_summary.csv")
 
     log("Brian2 closed loop")
-    b2 = brian2_check(student, 2 if args.quick else 5)
+    b2 = brian2_check(student, 1 if args.tiny else 2 if args.quick else 5)
     (out / "sdn_brian2.json").write_text(json.dumps(b2, indent=1))
     log(f"  agreement {b2['action_agreement_with_kernel']:.4f}, "
         f"{b2['env_steps_per_s_in_run']:.0f} env steps/s")
 
-    states = collect_states(teacher, ENV, n=1_000, seed=7)
-    if args.quick:
+    states = collect_states(teacher, ENV, n=200 if args.tiny else 1_000, seed=7)
+    if args.tiny:
+        widths, taus, Ts, sweep_seeds = [4, 16], [1.0, 5.0], [2, 8], [0]
+    elif args.quick:
         widths, taus, Ts, sweep_seeds = [4, 8, 16], [1.0, 5.0, 20.0], [2, 8], [0]
     else:
         widths, taus, Ts, sweep_seeds = [1, 2, 4, 8, 16, 32], [1.0, 2.0, 5.0, 10.0, 20.0], \
             [1, 2, 4, 8, 16], [0, 1, 2]
-    rows = sweeps(teacher, widths, taus, Ts, sweep_seeds, 30, states, log)
+    rows = sweeps(teacher, widths, taus, Ts, sweep_seeds, 1 if args.tiny else 30, states, log,
+                  budget.get("SDN"))
     write_csv(out / "sdn_sweeps.csv", rows)
     plot_sweeps(rows, out / "sdn_sweeps.png")
     log("wrote sdn_sweeps.png/.csv")
 
-    note = goals_note(summary, rows, b2, teacher_return, teacher_steps, args.quick)
+    note = goals_note(summary, rows, b2, teacher_return, teacher_steps,
+                      "tiny" if args.tiny else "quick" if args.quick else None)
     (out / "sdn_note.md").write_text(note)
     print(note)
     return 0
@@ -305,7 +315,7 @@ def goals_note(summary, rows, b2, teacher_return, teacher_steps, quick) -> str:
         got = [v for v in vals if v is not None]
         return (float(np.median(got)) if got else None), len(got), len(vals)
 
-    lines = [f"# SDN on CartPole-v1 ({'quick' if quick else 'full'} sweep)", "",
+    lines = [f"# SDN on CartPole-v1 ({quick or 'full'} sweep)", "",
              f"Teacher: DQN 4-256-256-2 (67,586 parameters), {teacher_steps} training steps, "
              f"100-episode greedy mean {teacher_return:.1f}.", ""]
     ok = [r for r in rows if r["sweep"] == "hidden"]

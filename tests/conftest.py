@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from neurorl import Network, models
+from neurorl.ann.qnetwork import load_teacher
 
 
 def randomise(net: Network, seed: int, scale: float = 0.3) -> None:
@@ -59,7 +60,7 @@ def rng() -> np.random.Generator:
 def cartpole_run(tmp_path_factory):
     """One CartPole-v1 teacher trained with the classic preset (seed 0), shared by the tests of
     the teacher, the conversion and the distillation (about half a minute on 2 cores)."""
-    from neurorl import dqn
+    from neurorl.algos import dqn
 
     out = tmp_path_factory.mktemp("cartpole_teacher")
     return dqn.train(dqn.preset_config("CartPole-v1", seed=0), out, progress=False)
@@ -68,18 +69,18 @@ def cartpole_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def cartpole_teacher(cartpole_run):
     """The trained CartPole teacher as loaded from its checkpoint (a ``QNetwork``)."""
-    from neurorl import dqn
+    from neurorl.algos import dqn
 
-    return dqn.load_teacher(cartpole_run.out_dir / dqn.TEACHER_FILE)
+    return load_teacher(cartpole_run.out_dir / dqn.TEACHER_FILE)
 
 
 @pytest.fixture(scope="session")
 def dueling_teacher(tmp_path_factory):
     """A CartPole-v1 teacher meant for conversion (preset + ``convert.CONVERSION_TEACHER``,
     seed 0; about 40 s on 2 cores), as loaded from its checkpoint."""
-    from neurorl import convert, dqn
+    from neurorl.algos import convert, dqn
 
     out = tmp_path_factory.mktemp("dueling_teacher")
     cfg = dqn.preset_config("CartPole-v1", seed=0, **convert.CONVERSION_TEACHER)
     dqn.train(cfg, out, progress=False)
-    return dqn.load_teacher(out / dqn.TEACHER_FILE)
+    return load_teacher(out / dqn.TEACHER_FILE)

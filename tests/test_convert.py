@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurorl import convert as C
-from neurorl import dqn, nn
+from neurorl.algos import convert as C
+from neurorl.ann import nn
+from neurorl.ann.qnetwork import QNetwork
+from neurorl.rl.evaluate import evaluate
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +52,7 @@ def test_per_neuron_scales_of_a_conv_teacher_keep_its_q_values():
     net = nn.Sequential.build((3, 6, 6), [("conv", 4, 3, 1), ("conv", 5, 2, 2), ("dense", 7),
                                           ("dense", 3)])
     rng = np.random.default_rng(5)
-    teacher = dqn.QNetwork(net, net.init(rng))
+    teacher = QNetwork(net, net.init(rng))
     teacher.params["l3.b"] += 1.0  # positive Q-values somewhere: the output needs a λ > 0
     obs = rng.random((300, 3, 6, 6)).astype(np.float32)
     lambdas = C.layer_scales(teacher, obs, 100.0, per="neuron")
@@ -118,7 +120,7 @@ def test_converted_mlp_reaches_stated_conversion_rate_and_return(teacher, states
     assert rates[500] >= 0.7 and rates[500] > rates[10]
     # the disagreements are near-ties: the SNN still balances the pole for most of an episode
     # (measured 400-500 of 500 at T = 100 on γ = 0.99 teachers; a random policy gets ~22)
-    returns = dqn.evaluate(C.SNNPolicy(snn, T=100), "CartPole-v1", episodes=5, seed=123)
+    returns = evaluate(C.SNNPolicy(snn, T=100), "CartPole-v1", episodes=5, seed=123)
     assert returns.mean() >= 300
 
 
@@ -130,7 +132,7 @@ def test_dueling_teacher_converts_through_its_advantage_stream(dueling_teacher, 
     100 in figures/conversion.csv). On 25,000 held-out states: figures/conversion_goal.csv."""
     states = C.collect_states(dueling_teacher, "CartPole-v1", n=5000, seed=0)
     held = C.collect_states(dueling_teacher, "CartPole-v1", n=2000, seed=777)
-    assert dqn.evaluate(dueling_teacher, "CartPole-v1", episodes=5, seed=123).mean() >= 475
+    assert evaluate(dueling_teacher, "CartPole-v1", episodes=5, seed=123).mean() >= 475
     snn = C.convert(dueling_teacher, states, percentile=99.99, per="neuron")
     assert [la.size for la in snn.net.neuron_layers] == [2048, 2]
     actions = dueling_teacher.act(held)
@@ -238,3 +240,40 @@ def test_closed_loop_episodes_in_one_call_equal_separate_calls(teacher, states):
     apart = [C.play_brian2(snn, "CartPole-v1", T=10, episodes=1, seed=7 + i)[0] for i in range(2)]
     for a, b in zip(together, apart, strict=True):
         assert a.actions == b.actions and a.total_reward == b.total_reward
+
+
+def test_convert_defaults_are_the_recipe_and_the_network_is_kept(teacher, tmp_path, capsys):
+    """`neurorl convert` converts with RECIPE (the paper's variant is --paper), writes the
+    converted network with --out, and that file is evaluated and costed without converting
+    again."""
+    import json
+
+    from neurorl.cli import main
+
+    path = teacher.save(tmp_path / "teacher.npz", {"env": "CartPole-v1"})
+    runs = {}
+    for name, extra in (("recipe", []), ("paper", ["--paper"])):
+        out = tmp_path / name
+        assert main(["convert", str(path), "--T", "50", "--states", "3000", "--eval-states",
+                     "200", "--episodes", "2", "--out", str(out), *extra]) == 0
+        runs[name] = json.loads((out / "report.json").read_text())
+    recipe, paper = runs["recipe"], runs["paper"]
+    assert (recipe["percentile"], recipe["per"], recipe["model"]) == (99.99, "neuron", "if_onset")
+    assert recipe["calibrated_T"] == 50 and paper["calibrated_T"] is None
+    assert (paper["percentile"], paper["per"], paper["model"], paper["v_init"]) == (
+        99.9, "layer", "if", 0.0)
+    assert recipe["snn_return_mean"] >= 475
+    capsys.readouterr()
+
+    snn_file = tmp_path / "recipe" / C.SNN_FILE
+    policy, meta = C.load_converted(snn_file)
+    assert policy.T == 50 and policy.snn.calibrated_T == 50 and meta["env"] == "CartPole-v1"
+    assert main(["evaluate", str(snn_file), "--episodes", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "converted SNN" in printed and "CartPole-v1: 2 episodes" in printed
+    mean = float(printed.split("return mean")[1].split()[0])
+    assert mean == recipe["snn_return_mean"]  # same episodes (seeds 10000+), same network
+    energy = tmp_path / "energy.json"
+    assert main(["energy", str(snn_file), "--samples", "4", "--json", str(energy)]) == 0
+    chips = json.loads(energy.read_text())["chips"]
+    assert chips[0]["steps_per_decision"] == 50 and chips[0]["dnn"]  # priced next to its teacher

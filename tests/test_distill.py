@@ -3,25 +3,22 @@ gradient is right; the spiking-DQN baseline and the command line run."""
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 import pytest
 
-from neurorl import dqn
-from neurorl.distill import (
+from neurorl import cli
+from neurorl.algos import dqn
+from neurorl.algos.distill import (
     DistillConfig,
     StudentPolicy,
-    add_distill_arguments,
     build_student,
     distill,
-    distill_command,
     distillation_loss,
     load_student,
     play_brian2,
 )
-from neurorl.envs import make_env
-from neurorl.spiking_dqn import SpikingDQNConfig, train_spiking_dqn
+from neurorl.algos.spiking_dqn import SpikingDQNConfig, train_spiking_dqn
+from neurorl.rl.envs import make_env
 
 ENV = "CartPole-v1"
 
@@ -128,25 +125,39 @@ def test_loss_gradient_through_the_kernel_against_finite_differences():
         assert err < 1e-5, f"{key}: relative error {err:.2e}"
 
 
-def test_spiking_dqn_baseline_runs():
+def test_spiking_dqn_baseline_runs(tmp_path, capsys):
     cfg = SpikingDQNConfig(seed=0, total_steps=1_200, learning_starts=400, train_freq=100,
                            gradient_steps=4, eval_every=400, eval_episodes=2,
                            final_eval_episodes=2)
-    res = train_spiking_dqn(cfg, progress=False)
+    res = train_spiking_dqn(cfg, progress=False, out_dir=tmp_path)
     assert [row["env_steps"] for row in res.metrics] == [400, 800, 1200]
     assert res.metrics[-1]["grad_steps"] == 8 * 4
     assert np.isfinite(res.metrics[-1]["loss"])
     assert res.n_params == 114 and len(res.final_returns) == 2
+    # its checkpoint is a policy `neurorl evaluate` knows, acting as the trained network did
+    assert cli.main(["evaluate", str(tmp_path / "spiking_dqn.npz"), "--episodes", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "spiking DQN" in printed
+    assert float(printed.split("return mean")[1].split()[0]) == res.final_return
+
+
+def test_spiking_dqn_config_is_the_dqn_config():
+    from neurorl.algos.dqn import DQNConfig
+
+    cfg, base = SpikingDQNConfig(), DQNConfig()
+    assert isinstance(cfg, DQNConfig) and cfg.hidden == (16,) and cfg.eval_every == 1_000
+    same = {k: v for k, v in vars(base).items() if k not in ("hidden", "eval_every")}
+    assert {k: getattr(cfg, k) for k in same} == same
+    with pytest.raises(ValueError, match="does not support num_envs"):
+        SpikingDQNConfig(num_envs=2)
 
 
 def test_cli_distill(teacher, tmp_path, capsys):
-    parser = argparse.ArgumentParser()
-    add_distill_arguments(parser)
     out = tmp_path / "sdn"
-    args = parser.parse_args([str(teacher[1]), "--tau", "5", "--hidden", "8", "--T", "4",
-                              "--epochs", "1", "--out", str(out), "--no-progress",
-                              "--set", "final_eval_episodes=3", "--set", "eval_episodes=2"])
-    assert distill_command(args) == 0
+    args = ["distill", str(teacher[1]), "--tau", "5", "--hidden", "8", "--T", "4",
+            "--epochs", "1", "--out", str(out), "--no-progress",
+            "--set", "final_eval_episodes=3", "--set", "eval_episodes=2"]
+    assert cli.main(args) == 0
     printed = capsys.readouterr().out
     assert "4-8-2 LIF" in printed and "58 parameters" in printed
     policy, meta = load_student(out / "student.npz")
@@ -166,7 +177,7 @@ def test_clear_errors(teacher, tmp_path):
 def test_spiking_dqn_td_gradient_against_finite_differences():
     """dqn.td_loss_and_grads through KernelQ (smooth spikes, output gain 3) equals finite
     differences of the Huber TD loss."""
-    from neurorl.spiking_dqn import KernelQ
+    from neurorl.algos.spiking_dqn import KernelQ
 
     rng = np.random.default_rng(5)
 

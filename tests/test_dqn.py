@@ -1,4 +1,4 @@
-"""neurorl.dqn: TD targets, gradients, the teacher's public structure, resume, and CartPole."""
+"""neurorl.algos.dqn: TD targets, gradients, the teacher's structure, resume, and CartPole."""
 
 import json
 import os
@@ -12,8 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neurorl import checkpoint, dqn, nn
-from neurorl.optim import Adam
+from neurorl import checkpoint
+from neurorl.algos import dqn
+from neurorl.ann import nn
+from neurorl.ann.optim import Adam
+from neurorl.ann.qnetwork import load_teacher
+from neurorl.rl.evaluate import evaluate, selected_evaluation
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -140,7 +144,7 @@ def test_q_network_public_structure_and_teacher_round_trip(tmp_path):
     cfg = dqn.DQNConfig(total_steps=300, learning_starts=100, train_freq=10, gradient_steps=2,
                         hidden=(16, 8))
     res = dqn.train(cfg, tmp_path, progress=False)
-    q = dqn.load_teacher(tmp_path / dqn.TEACHER_FILE)
+    q = load_teacher(tmp_path / dqn.TEACHER_FILE)
     assert [(layer.W.shape, layer.b.shape) for layer in q.layers] == \
         [((4, 16), (16,)), ((16, 8), (8,)), ((8, 2), (2,))]
     assert [layer.spec.relu for layer in q.layers] == [True, True, False]
@@ -157,10 +161,10 @@ def test_q_network_public_structure_and_teacher_round_trip(tmp_path):
     # no resume state was asked for
     assert not (tmp_path / dqn.STATE_FILE).exists()
     with pytest.raises(checkpoint.CheckpointError, match="no such checkpoint"):
-        dqn.load_teacher(tmp_path / "missing.npz")
+        load_teacher(tmp_path / "missing.npz")
     checkpoint.save(tmp_path / "other.npz", {"x": np.zeros(1)}, {})
     with pytest.raises(ValueError, match="holds no Q-network"):
-        dqn.load_teacher(tmp_path / "other.npz")
+        load_teacher(tmp_path / "other.npz")
 
 
 def test_minatar_conv_q_network_trains_a_few_steps():
@@ -209,7 +213,7 @@ RESUME_CFG = dict(total_steps=6000, learning_starts=500, train_freq=16, gradient
 
 CHILD = textwrap.dedent("""
     import json, sys
-    from neurorl import dqn
+    from neurorl.algos import dqn
     cfg = dqn.DQNConfig(**json.loads(sys.argv[1]))
     def tell(step):
         print("checkpoint", step, flush=True)
@@ -244,8 +248,8 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path):
     for k in straight.metrics:
         np.testing.assert_array_equal(resumed.metrics[k], straight.metrics[k], err_msg=k)
     np.testing.assert_array_equal(resumed.evals, straight.evals)
-    a = dqn.load_teacher(out / dqn.TEACHER_FILE).params
-    b = dqn.load_teacher(tmp_path / "straight" / dqn.TEACHER_FILE).params
+    a = load_teacher(out / dqn.TEACHER_FILE).params
+    b = load_teacher(tmp_path / "straight" / dqn.TEACHER_FILE).params
     assert all(np.array_equal(a[k], b[k]) for k in a)
     assert (out / dqn.METRICS_FILE).read_text() == (tmp_path / "straight" / dqn.METRICS_FILE
                                                      ).read_text()
@@ -259,13 +263,13 @@ def test_teacher_is_the_best_greedy_evaluation(tmp_path):
     steps, scores = res.evals[:, 0], res.evals[:, 1]
     np.testing.assert_array_equal(steps, np.arange(1000, 6001, 1000))
     best = int(np.flatnonzero(scores == scores.max())[-1])  # the best, the latest of equals
-    assert dqn.selected_evaluation(res.evals) == best
+    assert selected_evaluation(res.evals) == best
     assert len(set(scores)) > 1, "the evaluations should differ for this test to mean something"
-    teacher = dqn.load_teacher(tmp_path / dqn.TEACHER_FILE)
+    teacher = load_teacher(tmp_path / dqn.TEACHER_FILE)
     assert teacher.meta["selected_at_step"] == steps[best]
     written = np.loadtxt(tmp_path / dqn.EVALS_FILE, delimiter=",", skiprows=1, ndmin=2)
     np.testing.assert_allclose(written, res.evals)
-    again = dqn.evaluate(teacher, cfg.env_id, cfg.eval_episodes, seed=dqn.SELECTION_SEED)
+    again = evaluate(teacher, cfg.env_id, cfg.eval_episodes, seed=dqn.SELECTION_SEED)
     assert again.mean() == scores[best]
     final = dqn.train(dqn.DQNConfig(**{**RESUME_CFG, "checkpoint_every": 0, "eval_every": 0}),
                       progress=False)
@@ -294,7 +298,7 @@ def test_cartpole_is_solved(cartpole_run, cartpole_teacher):
     cfg = dqn.preset_config("CartPole-v1", seed=CARTPOLE_SEED)
     assert cfg.total_steps == 50_000 and cfg.lr == 2.3e-3 and not cfg.double_dqn
     assert cartpole_run.steps == cfg.total_steps
-    returns = dqn.evaluate(cartpole_teacher, "CartPole-v1", episodes=100)
+    returns = evaluate(cartpole_teacher, "CartPole-v1", episodes=100)
     print(f"CartPole seed {CARTPOLE_SEED}: {cartpole_run.wall_s:.1f} s, "
           f"eval mean {returns.mean():.1f}")
     assert returns.mean() >= 475

@@ -1,11 +1,13 @@
-"""neurorl.dueling: Q = V + A - mean A, its gradients, training, checkpoints and conversion."""
+"""neurorl.ann.dueling: Q = V + A - mean A, its gradients, training, checkpoints and conversion."""
 
 import numpy as np
 import pytest
 
-from neurorl import convert as C
-from neurorl import dqn, nn
-from neurorl.dueling import Dueling, dueling_mlp
+from neurorl.algos import convert as C
+from neurorl.algos import dqn
+from neurorl.ann import nn
+from neurorl.ann.dueling import Dueling, dueling_mlp
+from neurorl.ann.qnetwork import QNetwork, build_q_network, load_teacher
 
 
 def float64_params(net, seed):
@@ -28,7 +30,7 @@ def test_q_is_value_plus_centred_advantage_and_greedy_is_argmax_a():
     q, cache = net.forward(params, x, preactivations=True)
     np.testing.assert_array_equal(q, net(params, x))
     np.testing.assert_array_equal(cache["pre"][-1], a)  # the advantage stream's layers
-    teacher = dqn.QNetwork(net, params)
+    teacher = QNetwork(net, params)
     np.testing.assert_array_equal(teacher.act(x), a.argmax(1))
     assert teacher.greedy_network().net is net.advantage
     with pytest.raises(TypeError, match="greedy_network"):
@@ -68,7 +70,7 @@ def test_dueling_teacher_trains_round_trips_and_converts(tmp_path):
     cfg = dqn.DQNConfig(total_steps=400, learning_starts=100, train_freq=10, gradient_steps=4,
                         hidden=(16,), dueling=True)
     res = dqn.train(cfg, tmp_path, progress=False)
-    q = dqn.load_teacher(tmp_path / dqn.TEACHER_FILE)
+    q = load_teacher(tmp_path / dqn.TEACHER_FILE)
     assert isinstance(q.net, Dueling)
     obs = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
     np.testing.assert_array_equal(q.q_values(obs), res.q.q_values(obs))
@@ -83,6 +85,6 @@ def test_dueling_teacher_trains_round_trips_and_converts(tmp_path):
 def test_dueling_is_refused_for_conv_networks():
     cfg = dqn.DQNConfig(env_id="MinAtar/Breakout-v1", dueling=True)
     with pytest.raises(ValueError, match="MLP"):
-        dqn.build_q_network((4, 10, 10), "bool", 3, cfg)
+        build_q_network((4, 10, 10), "bool", 3, cfg.net, cfg.hidden, cfg.dueling)
     with pytest.raises(ValueError, match="one output"):
         Dueling(nn.mlp(3, (4,), 2), nn.mlp(3, (4,), 2))

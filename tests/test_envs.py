@@ -1,11 +1,11 @@
-"""neurorl.envs: the factory's families, missing-package messages, the seeded vector env."""
+"""neurorl.rl.envs: the factory's families, missing-package messages, the seeded vector env."""
 
 import sys
 
 import numpy as np
 import pytest
 
-from neurorl import envs
+from neurorl.rl import envs
 
 
 @pytest.mark.parametrize("name,shape,n", [("CartPole-v1", (4,), 2), ("Acrobot-v1", (6,), 3),

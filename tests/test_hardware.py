@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import brian2
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 
 from neurorl import Network, models
+from neurorl.ann.qnetwork import QNetwork
 from neurorl.hardware.ann import dnn_cost
 from neurorl.hardware.estimate import estimate, simulate
 from neurorl.hardware.mapping import (
@@ -235,7 +235,7 @@ def test_summed_couplings_cost_one_sop_per_synapse_per_step():
 
 # -- DNN side ----------------------------------------------------------------------------------
 def test_dnn_macs_and_energy_from_layer_shapes():
-    from neurorl import nn
+    from neurorl.ann import nn
 
     cpu = dnn_cost(nn.mlp(4, [256, 256], 2), "cpu_45nm")
     assert cpu.macs == 4 * 256 + 256 * 256 + 256 * 2 == 67_072
@@ -323,22 +323,20 @@ def test_device_and_estimate_count_the_same(tmp_path):
 
 # -- the `neurorl energy` command --------------------------------------------------------------
 def test_energy_command_on_a_student_checkpoint(tmp_path, capsys):
-    from neurorl import dqn, nn
-    from neurorl.hardware.report import add_energy_arguments, energy_command
+    from neurorl import cli
+    from neurorl.ann import nn
 
     rng = np.random.default_rng(0)
     arch = nn.mlp(4, [32], 2)
-    teacher = dqn.QNetwork(arch, arch.init(rng), meta={"env": "CartPole-v1"})
+    teacher = QNetwork(arch, arch.init(rng), meta={"env": "CartPole-v1"})
     teacher_path = teacher.save(tmp_path / "teacher.npz")
     net = cartpole_student()
     student = net.save(tmp_path / "student.npz",
                        meta={"env": "CartPole-v1", "T": 4, "teacher": str(teacher_path)})
-    p = argparse.ArgumentParser()
-    add_energy_arguments(p)
     out = tmp_path / "energy.json"
-    args = p.parse_args([str(student), "--profile", "nc64c", "--profile", "loihi",
-                         "--samples", "8", "--json", str(out), "--set", "e_sop_pj=5.47"])
-    assert energy_command(args) == 0
+    args = ["energy", str(student), "--profile", "nc64c", "--profile", "loihi",
+            "--samples", "8", "--json", str(out), "--set", "e_sop_pj=5.47"]
+    assert cli.main(args) == 0
     data = json.loads(out.read_text())
     assert [c["profile"]["name"] for c in data["chips"]] == ["nc64c", "loihi"]
     assert data["chips"][0]["profile"]["values"]["e_sop_pj"]["value"] == 5.47

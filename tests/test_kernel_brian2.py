@@ -104,7 +104,7 @@ def test_float32_kernel_tracks_float64(rng):
 
 def conv_net(seed: int = 0):
     from neurorl import Network
-    from neurorl.network import Conv
+    from neurorl.topology import Conv
 
     net = Network(dt=1.0, seed=seed)
     x = net.input(2 * 6 * 6)
@@ -124,8 +124,8 @@ def test_convolutional_connection_equals_brian2(rng):
 
 
 def test_convolutional_drive_equals_numpy_conv2d(rng):
-    """The expanded kernel computes the same cross-correlation as neurorl.nn's conv layer."""
-    from neurorl import nn
+    """The expanded kernel computes the same cross-correlation as neurorl.ann.nn's conv layer."""
+    from neurorl.ann import nn
 
     net = conv_net()
     conn = net.connections[0]

@@ -1,9 +1,9 @@
-"""neurorl.nn: layers against finite differences, conv against a direct loop, standard nets."""
+"""neurorl.ann.nn: layers against finite differences, conv against a direct loop, standard nets."""
 
 import numpy as np
 import pytest
 
-from neurorl import nn
+from neurorl.ann import nn
 
 
 def numeric_grad(f, x, eps=1e-6):

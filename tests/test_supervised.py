@@ -5,17 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurorl.optim import Adam, clip_grad_norm
-from neurorl.sim.batch import run_batch
-from neurorl.supervised import (
+from neurorl.algos.supervised import (
     SupervisedConfig,
     build_classifier,
-    encode,
     logits,
     make_moons,
     softmax_cross_entropy,
     train_classifier,
 )
+from neurorl.ann.optim import Adam, clip_grad_norm
+from neurorl.coding import constant_current
+from neurorl.sim.batch import run_batch
 
 
 def test_trained_classifier_reaches_loss_and_matches_brian2():
@@ -23,7 +23,7 @@ def test_trained_classifier_reaches_loss_and_matches_brian2():
     x, y = make_moons(2000, seed=0)
     x_test, y_test = make_moons(200, seed=99)
     net = build_classifier(2, 2, cfg)
-    inputs = encode(x_test, cfg.T, cfg.input_scale)
+    inputs = constant_current(x_test, cfg.T, cfg.input_scale)
     before, _ = softmax_cross_entropy(logits(net.kernel().forward(inputs)[0]), y_test)
     history = train_classifier(net, x, y, cfg, progress=False)
     out, cache = net.kernel().forward(inputs)
@@ -54,7 +54,7 @@ def test_nan_gradient_is_refused_before_it_reaches_the_weights():
     kernel = net.kernel()
     opt = Adam(kernel.params)
     x, _ = make_moons(8)
-    out, cache = kernel.forward(encode(x, cfg.T))
+    out, cache = kernel.forward(constant_current(x, cfg.T))
     grads = kernel.backward(np.full_like(out, np.nan), cache)
     before = {k: v.copy() for k, v in kernel.params.items()}
     with pytest.raises(FloatingPointError, match="non-finite gradient in"):

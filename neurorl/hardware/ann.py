@@ -1,6 +1,6 @@
 """The DNN side: multiply-accumulates of a Q-network and their price on a CPU or GPU profile.
 
-Counted from layer shapes (:class:`neurorl.nn.LayerSpec`): a dense layer (n_in -> n_out) does
+Counted from layer shapes (:class:`neurorl.ann.nn.LayerSpec`): a dense layer (n_in -> n_out) does
 n_in·n_out MACs and n_out bias adds; a conv2d layer C_in -> C_out with a k×k kernel and an
 H×W output does C_out·H·W·C_in·k·k MACs and C_out·H·W adds. ReLUs and the argmax are not
 counted (comparisons, negligible next to MACs). Memory: every weight and bias is read once per
@@ -28,8 +28,9 @@ __all__ = ["DNNCost", "dnn_cost", "layer_ops"]
 def layer_ops(layers) -> list[dict]:
     """MACs, adds, weights and inputs per layer of ``layers``.
 
-    ``layers``: a :class:`neurorl.dqn.QNetwork`, a :class:`neurorl.nn.Sequential`, a list of
-    :class:`neurorl.nn.LayerSpec`, or a list of MLP widths ``[n_in, h1, ..., n_out]``.
+    ``layers``: a :class:`neurorl.ann.qnetwork.QNetwork`, a :class:`neurorl.ann.nn.Sequential`,
+    a list of
+    :class:`neurorl.ann.nn.LayerSpec`, or a list of MLP widths ``[n_in, h1, ..., n_out]``.
     """
     if hasattr(layers, "net") and hasattr(layers, "params"):  # QNetwork
         layers = layers.net

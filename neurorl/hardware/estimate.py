@@ -13,12 +13,14 @@ from collections.abc import Callable
 
 import numpy as np
 
+from neurorl import coding
 from neurorl.hardware.ann import dnn_cost
 from neurorl.hardware.counting import Probe, Traffic
 from neurorl.hardware.mapping import graph_from_brian2, map_network
 from neurorl.hardware.profiles import Profile, load_profile
 from neurorl.hardware.quantize import quantize_brian2
 from neurorl.hardware.report import ChipReport, price
+from neurorl.sim import devices
 
 __all__ = [
     "estimate",
@@ -33,18 +35,20 @@ Readout = Callable[[dict, np.ndarray | None], np.ndarray]
 def readout_values(net, states: dict[str, np.ndarray], spikes: np.ndarray | None) -> np.ndarray:
     """Default readout (B, n_out) of the output layer from its states (T, B, n) and spikes.
 
-    Spiking output: spike count × v_th + final membrane (Tan et al.'s robust readout, exact for
-    IF with reset by subtraction); non-spiking output: the output variable averaged over the
-    window (SDN's readout).
+    Spiking output: :func:`neurorl.coding.robust` (Tan et al.'s robust readout, exact for IF
+    with reset by subtraction); non-spiking output: the output variable averaged over the
+    window (:func:`neurorl.coding.window_mean`, SDN's readout).
     """
     layer = net.output_layer
     model = layer.model
     if model.spiking and spikes is not None:
         v_th = net.parameter_values(layer).get("v_th", 1.0)
         var = model.inputs[0] if model.inputs else model.state_variables[0]
-        return spikes.sum(0) * v_th + states[var][-1]
+        v_init = net.initial_state(layer)[var]
+        return coding.robust(coding.spike_count(spikes), coding.last_step(states[var]), v_th,
+                             v_init)
     var = model.output or model.state_variables[0]
-    return states[var].mean(0)
+    return coding.window_mean(states[var])
 
 
 def simulate(
@@ -58,11 +62,16 @@ def simulate(
 
     Returns ``(counts, readout (B, n_out), quantization info or None)``.
     """
-    import brian2
-
     if not isinstance(inputs, dict):
         inputs = {net.inputs[0].name: np.asarray(inputs, dtype=float)}
     T, B = next(iter(inputs.values())).shape[:2]
+    with devices.use("runtime"):
+        return _simulate(net, inputs, mapping, quantize, readout, T, B)
+
+
+def _simulate(net, inputs, mapping, quantize, readout, T, B):
+    import brian2
+
     objs = net.to_brian2(copies=B, inputs=inputs)
     graph = graph_from_brian2(objs.groups, objs.synapses, copies=B)
     info = None
@@ -161,7 +170,7 @@ def observations(env_id: str, n: int, seed: int = 0, teacher=None) -> tuple[np.n
     """``n`` observations (n, *obs_shape) of ``env_id`` visited by the teacher's greedy policy
     if given, else by a uniformly random one; returns (observations, "teacher" or
     "random-policy")."""
-    from neurorl.dqn import collect_states
+    from neurorl.rl.evaluate import collect_states
 
     states = collect_states(teacher, env_id, n, epsilon=0.0, seed=seed).astype(np.float32)
     return states, ("teacher" if teacher is not None else "random-policy")

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ChipReport", "add_energy_arguments", "energy_command", "price"]
+from neurorl.checkpoint import json_default
+
+__all__ = ["ChipReport", "price"]
 
 CHOICES = [
     "routing: unicast, one message per destination core, Manhattan hops between routers "
@@ -131,7 +133,7 @@ class ChipReport:
         """Write :meth:`to_dict` as JSON."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1, default=_json))
+        path.write_text(json.dumps(self.to_dict(), indent=1, default=json_default))
         return path
 
     def table(self) -> str:
@@ -323,91 +325,3 @@ def _fmt_ratio(r: float | None) -> str:
 
 def _assumed_tag(keys) -> str:
     return f"   [assumed: {', '.join(keys)}]" if keys else ""
-
-
-def _json(obj):
-    if isinstance(obj, np.integer | np.floating):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
-
-
-# --------------------------------------------------------------------------------------------
-# `neurorl energy CHECKPOINT --profile nc64c`
-# --------------------------------------------------------------------------------------------
-def add_energy_arguments(p) -> None:
-    """Arguments of ``neurorl energy`` (argparse parser ``p``); imports nothing heavy."""
-    p.add_argument("checkpoint", help="a spiking network checkpoint, or a DQN teacher.npz")
-    p.add_argument("--profile", action="append", default=None,
-                   help="chip profile name or .toml path (repeatable; default nc64c)")
-    p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
-                   help="override a chip profile number, e.g. --set e_sop_pj=5.47")
-    p.add_argument("--teacher", default=None,
-                   help="the DNN to compare with (default: the checkpoint's 'teacher' entry)")
-    p.add_argument("--dnn-profile", action="append", default=None,
-                   help="CPU/GPU profile(s) for the DNN (default: cpu_45nm and gpu_a100)")
-    p.add_argument("--env", default=None, help="environment of the observations (default: stored)")
-    p.add_argument("--samples", type=int, default=64, help="observations (decisions) to run")
-    p.add_argument("--steps", type=int, default=None,
-                   help="time steps per decision (default: the checkpoint's 'T', else 8)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-quantize", action="store_true", help="run the float network")
-    p.add_argument("--json", default=None, help="write the report(s) to this JSON file")
-
-
-def energy_command(args) -> int:
-    """Run ``neurorl energy``: chip report(s) of a checkpoint's network, next to its DNN."""
-    from neurorl import checkpoint
-    from neurorl.hardware.ann import dnn_cost
-    from neurorl.hardware.estimate import estimate, observations
-    from neurorl.network import Network
-
-    arrays, meta = checkpoint.load(args.checkpoint)
-    overrides = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"--set {item!r}: expected KEY=VALUE")
-        overrides[key] = float(value)
-    dnn_profiles = args.dnn_profile or ["cpu_45nm", "gpu_a100"]
-    teacher_path = args.teacher or meta.get("teacher")
-    teacher = None
-    if meta.get("kind") == "neurorl.dqn.QNetwork":
-        teacher_path = teacher_path or args.checkpoint
-    if teacher_path:
-        from neurorl import dqn
-
-        teacher = dqn.load_teacher(teacher_path)
-    dnn = [dnn_cost(teacher, p) for p in dnn_profiles] if teacher is not None else []
-    out = {"checkpoint": str(args.checkpoint), "dnn": [d.to_dict() for d in dnn], "chips": []}
-    if meta.get("kind") != "neurorl.Network":
-        if not dnn:
-            raise ValueError(
-                f"{args.checkpoint}: holds neither a spiking network (Network.save) nor a DQN "
-                "teacher"
-            )
-        for d in dnn:
-            print(f"DNN on {d.profile}: {d.macs:,} MACs, {d.total_pj * 1e-6:.4g} µJ per decision")
-        print("the checkpoint is a DNN teacher: give a spiking network checkpoint for a chip "
-              "report (--teacher names its DNN)")
-    else:
-        net, meta = Network.load(args.checkpoint)
-        env_id = args.env or meta.get("env") or (teacher.meta.get("env") if teacher else None)
-        if not env_id:
-            raise ValueError(f"{args.checkpoint}: no environment stored; pass --env")
-        T = int(args.steps or meta.get("T", 8))
-        obs, source = observations(env_id, args.samples, args.seed, teacher)
-        inputs = np.repeat(obs[None].astype(float), T, axis=0)
-        for name in args.profile or ["nc64c"]:
-            rep = estimate(net, inputs, name, quantize=not args.no_quantize, **overrides)
-            rep.label = f"{Path(args.checkpoint).name} on {env_id} ({source} observations)"
-            rep.add_dnn(dnn)
-            print(rep.table())
-            print()
-            out["chips"].append(rep.to_dict())
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(out, indent=1, default=_json))
-        print(f"wrote {args.json}")
-    return 0

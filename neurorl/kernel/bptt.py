@@ -25,7 +25,8 @@ from neurorl.kernel.codegen import CompiledModel, compile_model
 from neurorl.kernel.loops import LayerPlan, layer_loops
 from neurorl.kernel.surrogate import Surrogate, get_surrogate
 from neurorl.memory import keep_freed_memory
-from neurorl.network import Layer, Network, NetworkError
+from neurorl.network import Network, NetworkError
+from neurorl.topology import Layer
 
 __all__ = ["Kernel", "KernelCache", "LayerTrace"]
 

@@ -24,7 +24,6 @@ Compilation is cached per model, so building a kernel for a known model costs mi
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -34,11 +33,10 @@ from brian2.equations.equations import SUBEXPRESSION
 from brian2.parsing.sympytools import str_to_sympy
 from sympy.printing.str import StrPrinter
 
-from neurorl.models import NeuronModel, _brian2_group
+from neurorl.models import COMPARISON, STATEMENT, NeuronModel, brian2_group
 
 __all__ = ["CompiledModel", "KernelCompileError", "compile_model"]
 
-_STATEMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(=|\+=|-=|\*=|/=)\s*(.+?)\s*$")
 _NUMPY_FUNCS = {
     "exp": "np.exp",
     "log": "np.log",
@@ -108,7 +106,7 @@ def _compile(equations, method, threshold, reset, params, learnable, name) -> Co
         threshold=threshold,
         reset=reset,
     )
-    group = _brian2_group(model)
+    group = brian2_group(model)
     group.state_updater.update_abstract_code(run_namespace={})
     eqs = group.equations
     state = tuple(model.state_variables)
@@ -212,7 +210,7 @@ def _run_statements(code: str, state, subexpressions, name: str, what: str) -> d
     for line in code.splitlines():
         if not line.strip():
             continue
-        match = _STATEMENT.match(line)
+        match = STATEMENT.match(line)
         if match is None:
             raise KernelCompileError(f"model {name}: cannot read {what} statement {line.strip()!r}")
         target, op, expr = match.groups()
@@ -236,7 +234,7 @@ def _substitute(expr: sympy.Expr, subexpressions: dict) -> sympy.Expr:
 
 
 def _split_comparison(code: str, name: str) -> tuple[str, str, str]:
-    match = re.match(r"^(.*?)(>=|<=|>|<)(.*)$", code)
+    match = COMPARISON.match(code)
     if match is None:
         raise KernelCompileError(f"model {name}: threshold {code!r} is not a comparison")
     return match.group(1), match.group(2), match.group(3)

@@ -3,19 +3,19 @@
 The batch is ``B`` copies of the network in one Brian2 network, fed through a ``TimedArray``, so
 one build and one ``run()`` serve all of them; this works on the runtime device (numpy or cython
 code generation) and on standalone devices (``cpp_standalone``), which cannot call back into
-Python during a run.
+Python during a run. The device is a name of the registry (:mod:`neurorl.sim.devices`);
+``device="kernel"`` runs the same batch in neurorl's numpy kernel and returns the same record.
 """
 
 from __future__ import annotations
 
-import contextlib
-import tempfile
 from dataclasses import dataclass
 
 import brian2
 import numpy as np
 
 from neurorl.network import Network
+from neurorl.sim import devices
 
 __all__ = ["BatchResult", "run_batch"]
 
@@ -49,7 +49,8 @@ def run_batch(
     """Run ``net`` in Brian2 on ``inputs`` (T, B, n_in), B copies of the network in one run.
 
     Args:
-        device: ``"runtime"`` or ``"cpp_standalone"``.
+        device: a name of :mod:`neurorl.sim.devices` (``"runtime"``, ``"cpp_standalone"``,
+            ``"kernel"``, ...).
         target: code generation target of the runtime device (``"numpy"`` or ``"cython"``).
         directory: where a standalone device builds (default: a temporary directory).
         record: ``"all"`` (every state variable at every step, and spike trains) or ``"final"``
@@ -61,7 +62,9 @@ def run_batch(
         inputs = {net.inputs[0].name: inputs}
     T, B = next(iter(inputs.values())).shape[:2]
     every_step = record == "all"
-    with _brian2_device(device, target, directory) as build:
+    if devices.get(device).brian2_name is None:
+        return _kernel_batch(net, inputs, every_step)
+    with devices.use(device, target=target, directory=directory) as build:
         objs = net.to_brian2(copies=B, inputs=inputs)
         dt = net.dt * brian2.ms
         monitors = {}
@@ -105,26 +108,18 @@ def run_batch(
     return BatchResult(final, counts, states, spikes)
 
 
-@contextlib.contextmanager
-def _brian2_device(device: str, target: str, directory: str | None):
-    """Select a Brian2 device for one run, restoring the previous device and target after."""
-    old_target = brian2.prefs.codegen.target
-    if device == "runtime":
-        brian2.prefs.codegen.target = target
-        try:
-            yield lambda: None
-        finally:
-            brian2.prefs.codegen.target = old_target
-        return
-    if device != "cpp_standalone":
-        raise ValueError(f"unsupported device {device!r} (runtime or cpp_standalone)")
-    tmp = None if directory else tempfile.TemporaryDirectory(prefix="neurorl_standalone_")
-    brian2.set_device("cpp_standalone", directory=directory or tmp.name, build_on_run=False)
-    try:
-        yield lambda: brian2.device.build(directory=directory or tmp.name, compile=True, run=True)
-    finally:
-        brian2.device.reinit()
-        brian2.device.activate()
-        brian2.set_device("runtime")
-        if tmp is not None:
-            tmp.cleanup()
+def _kernel_batch(net: Network, inputs: dict[str, np.ndarray], every_step: bool) -> BatchResult:
+    """The batch in the numpy kernel (float64), recorded as Brian2's batch replay records it."""
+    _, cache = net.kernel(dtype=np.float64).forward(inputs, for_backward=every_step)
+    end = cache.final_state()
+    final, counts, states, spikes = {}, {}, {}, {}
+    for layer in net.neuron_layers:
+        variables = list(layer.model.state_variables)
+        final[layer.name] = {v: np.asarray(end[layer.name][v]) for v in variables}
+        if layer.model.spiking:
+            counts[layer.name] = cache.spikes(layer.name).sum(0)
+            if every_step:
+                spikes[layer.name] = np.asarray(cache.spikes(layer.name))
+        if every_step:
+            states[layer.name] = {v: cache.state(layer.name, v) for v in variables}
+    return BatchResult(final, counts, states, spikes)

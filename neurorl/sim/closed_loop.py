@@ -8,7 +8,10 @@ conversion) or keeps it (the temporal alignment paradigm of GRSN), and writes th
 observation into the input layer. ``brian2.stop()`` ends the run when the episode ends.
 
 A readout is any function ``Window -> action``; :func:`count_readout`, :func:`robust_readout`
-and :func:`mean_readout` are the common ones.
+and :func:`mean_readout` are the common ones, each the argmax of a readout of
+:mod:`neurorl.coding`. Several episodes run in one call, each in its own ``run()``; every window
+is the simulation steps since its decision (found by time, so an episode that starts off the
+decision clock's grid reads only its own steps).
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from dataclasses import dataclass, field
 import brian2
 import numpy as np
 
+from neurorl import coding
 from neurorl.network import Network
+from neurorl.sim import devices
 
 __all__ = [
     "Episode",
@@ -68,12 +73,13 @@ def count_readout(layer: str) -> Readout:
     return lambda w: int(np.argmax(w.counts[layer]))
 
 
-def robust_readout(layer: str, v_th: float = 1.0, variable: str = "v") -> Readout:
-    """Action = argmax of spike count * v_th + final membrane (Tan et al. 2021).
-
-    With reset by subtraction this is the input the neuron integrated over the window.
-    """
-    return lambda w: int(np.argmax(w.counts[layer] * v_th + w.state[layer][variable]))
+def robust_readout(
+    layer: str, v_th: float = 1.0, v_init: float = 0.0, variable: str = "v"
+) -> Readout:
+    """Action = argmax of :func:`neurorl.coding.robust` (Tan et al. 2021) of ``layer``."""
+    return lambda w: int(
+        np.argmax(coding.robust(w.counts[layer], w.state[layer][variable], v_th, v_init))
+    )
 
 
 def mean_readout(layer: str, variable: str = "v") -> Readout:
@@ -94,8 +100,9 @@ def closed_loop(
     mean_of: tuple[tuple[str, str], ...] = (),
     max_steps: int | None = None,
     target: str = "numpy",
+    device: str = "runtime",
 ) -> list[Episode]:
-    """Run ``episodes`` episodes of ``env`` controlled by ``net`` in Brian2 (runtime device).
+    """Run ``episodes`` episodes of ``env`` controlled by ``net`` in Brian2.
 
     Args:
         T: simulation steps per environment step.
@@ -106,13 +113,18 @@ def closed_loop(
         mean_of: (layer, variable) pairs averaged over each window for the readout.
         max_steps: stop an episode after this many environment steps.
         target: Brian2 code generation target (``numpy`` or ``cython``).
+        device: a device of :mod:`neurorl.sim.devices` that can call Python during a run
+            (``runtime``, ``nc64c``).
     """
     if len(net.inputs) != 1:
         raise ValueError("closed_loop drives networks with exactly one input layer")
+    if not devices.get(device).closed_loop or devices.get(device).brian2_name is None:
+        raise devices.DeviceError(
+            f"a Brian2 closed loop cannot run on {device!r}: it needs a Brian2 device that calls "
+            "Python during a run (runtime, nc64c); standalone devices run batches only"
+        )
     preprocess = preprocess or (lambda obs: np.asarray(obs, dtype=float).ravel())
-    old_target = brian2.prefs.codegen.target
-    brian2.prefs.codegen.target = target
-    try:
+    with devices.use(device, target=target):
         objs = net.to_brian2(copies=1)
         dt = net.dt * brian2.ms
         spiking = [la for la in net.neuron_layers if la.model.spiking]
@@ -150,8 +162,6 @@ def closed_loop(
             objs.network.remove(decide)
             results.append(ep)
         return results
-    finally:
-        brian2.prefs.codegen.target = old_target
 
 
 def _decision_operation(
@@ -161,12 +171,12 @@ def _decision_operation(
     dt = net.dt * brian2.ms
     inputs = objs.groups[net.inputs[0].name]
     seen = {name: np.array(mon.count, dtype=float) for name, mon in spike_mons.items()}
-    current = {"obs": obs, "started": False}  # Brian2's clock runs on across episodes
+    current = {"obs": obs, "started": False, "t": 0.0}  # Brian2's clock runs on across episodes
 
     @brian2.network_operation(dt=T * dt, when="start", order=-100)
     def decide():
         if current["started"]:
-            action = readout(_window(objs, net, spike_mons, state_mons, seen, T))
+            action = readout(_window(objs, net, spike_mons, state_mons, seen, current["t"]))
             ep.observations.append(np.asarray(current["obs"]))
             ep.actions.append(action)
             current["obs"], reward, terminated, truncated, _ = env.step(action)
@@ -183,12 +193,12 @@ def _decision_operation(
                 for var, value in net.initial_state(layer).items():
                     setattr(group, f"{var}_", value)
         inputs.x_ = preprocess(current["obs"])
-        current["started"] = True
+        current["started"], current["t"] = True, float(objs.network.t_)
 
     return decide
 
 
-def _window(objs, net, spike_mons, state_mons, seen, T) -> Window:
+def _window(objs, net, spike_mons, state_mons, seen, t_start) -> Window:
     counts = {}
     for name, mon in spike_mons.items():
         total = np.array(mon.count, dtype=float)
@@ -202,8 +212,8 @@ def _window(objs, net, spike_mons, state_mons, seen, T) -> Window:
     }
     mean = {}
     for key, mon in state_mons.items():
-        values = np.asarray(getattr(mon, f"{key[1]}_"))
-        mean[key] = values[:, -T:].mean(1)
+        since = np.asarray(mon.t_) >= t_start - 1e-3 * float(mon.clock.dt_)
+        mean[key] = coding.window_mean(np.asarray(getattr(mon, f"{key[1]}_"))[:, since].T)
     return Window(counts, state, mean)
 
 

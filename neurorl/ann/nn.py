@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from neurorl import fused
+from neurorl.ann import fused
 
 Params = dict[str, np.ndarray]
 DTYPE = np.float32

@@ -33,27 +33,39 @@ Method, top to bottom:
    k/T loses.
 
 Evaluation paths that agree exactly (float64): :func:`kernel_readouts` (batched numpy, for
-sweeps), :func:`brian2_readouts` (Brian2 batch replay, N copies in one run, e.g. on
-``cpp_standalone``) and :func:`play_brian2` (Brian2 closed loop, one run per episode).
+sweeps), :func:`brian2_readouts` (batch replay, N copies in one run, on any device of
+:mod:`neurorl.sim.devices`, e.g. ``cpp_standalone``) and :func:`play_brian2` (Brian2 closed
+loop). Encoding and readouts are :mod:`neurorl.coding`'s.
+
+:data:`RECIPE` is what ``neurorl convert`` does by default (the variant that works on CartPole:
+p = 99.99, one λ per neuron, the output layer calibrated for T); :data:`PAPER` is Tan et al.'s
+variant. :meth:`SNNPolicy.save` / :func:`load_converted` keep a converted network (with its T,
+readout and scales) to evaluate, cost or run in Brian2 later.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from neurorl import models
-from neurorl.dqn import QNetwork
-from neurorl.dqn import collect_states as dqn_collect_states
-from neurorl.envs import make_env
-from neurorl.network import Connection, Conv, Network
+from neurorl import coding, models
+from neurorl.ann.qnetwork import QNetwork, scale_obs
+from neurorl.network import Network
+from neurorl.rl import evaluate as rl_evaluate
+from neurorl.rl.envs import make_env
+from neurorl.sim import devices
+from neurorl.topology import Connection, Conv
 
 __all__ = [
     "CONVERSION_TEACHER",
+    "KIND",
+    "PAPER",
+    "RECIPE",
     "ConvertedSNN",
     "Readouts",
     "SNNPolicy",
@@ -64,6 +76,7 @@ __all__ = [
     "convert",
     "kernel_readouts",
     "layer_scales",
+    "load_converted",
     "normalised_ann",
     "play_brian2",
     "rate_code_bound",
@@ -72,12 +85,22 @@ __all__ = [
 ]
 
 
-# DQN preset overrides for a teacher meant for conversion [ours]: a dueling MLP (neurorl.dueling)
+# DQN preset overrides for a teacher meant for conversion [ours]: a dueling MLP (ann.dueling)
 # whose advantage stream, one hidden layer of 2048, is what gets converted, trained with
 # advantage learning (α = 0.9), which widens the action gaps. A plain CartPole Q-network's gaps
 # are ~0.04 % of Q, far below the rounding of hidden rates to k/T; the advantage stream carries
 # only the gaps. See scripts/fig_conversion.py --seed-table for what it gives per seed.
 CONVERSION_TEACHER: dict = {"dueling": True, "hidden": (2048,), "advantage_learning": 0.9}
+
+# what `neurorl convert` and :func:`report` do by default [ours]: on CartPole-v1 a plain teacher
+# converted this way returns 500 where the paper's variant returns ~50 (README)
+RECIPE: dict = {"percentile": 99.99, "per": "neuron", "model": "if_onset", "v_init": 0.5,
+                "calibrated": True}
+# Tan et al.'s variant: one λ per layer at p = 99.9, bias from step 0, membranes from 0
+PAPER: dict = {"percentile": 99.9, "per": "layer", "model": "if", "v_init": 0.0,
+               "calibrated": False}
+KIND = "neurorl.convert.ConvertedSNN"  # Network.save header's kind_detail
+SNN_FILE = "snn.npz"
 
 
 @dataclass
@@ -85,8 +108,9 @@ class ConvertedSNN:
     """A converted network with what its evaluation needs.
 
     ``scales`` are the λ_l used (floats, or per-unit arrays for hidden layers, see
-    :func:`layer_scales`); ``preprocess`` maps observations (N, *obs_shape) to input
-    currents (N, n_in); ``output`` names the output layer; ``v_th`` its threshold and ``v_init``
+    :func:`layer_scales`); ``obs_scale`` is the teacher's observation scale (1/255 for
+    Atari frames), applied before the observation is fed as a current; ``output`` names the
+    output layer; ``v_th`` its threshold and ``v_init``
     the membrane potential every neuron starts from (both in the model's units, 1 = threshold
     after normalisation); ``calibrated_T`` the T its output layer was refitted for
     (:func:`calibrate`), None if it was not.
@@ -95,7 +119,7 @@ class ConvertedSNN:
     net: Network
     scales: list[float | np.ndarray]
     percentile: float
-    preprocess: Callable[[np.ndarray], np.ndarray]
+    obs_scale: float
     output: str
     v_th: float = 1.0
     v_init: float = 0.0
@@ -107,9 +131,9 @@ class ConvertedSNN:
         return self.net.layers[self.output].size
 
     def inputs(self, obs: np.ndarray, T: int) -> np.ndarray:
-        """Constant analog input: observations (N, ...) -> currents (T, N, n_in)."""
-        x = self.preprocess(np.asarray(obs)).reshape(len(obs), -1).astype(np.float64)
-        return np.broadcast_to(x, (T, *x.shape))
+        """Constant analog input (:func:`neurorl.coding.constant_current`) of the teacher's
+        scaled observations: (N, ...) -> currents (T, N, n_in)."""
+        return coding.constant_current(scale_obs(np.asarray(obs), self.obs_scale), T)
 
 
 @dataclass
@@ -130,7 +154,7 @@ def collect_states(
     teacher: QNetwork, env_id: str, n: int = 15_000, epsilon: float = 0.05, seed: int = 0
 ) -> np.ndarray:
     """Observations (n, *obs_shape) of the teacher playing ε-greedy (ε = 0.05 as in the paper)."""
-    return dqn_collect_states(teacher, env_id, n, epsilon=epsilon, seed=seed)
+    return rl_evaluate.collect_states(teacher, env_id, n, epsilon=epsilon, seed=seed)
 
 
 def layer_scales(
@@ -182,7 +206,7 @@ def convert(
 ) -> ConvertedSNN:
     """Convert ``teacher`` into a :class:`ConvertedSNN` of ``model`` neurons (see module doc).
 
-    A dueling teacher (:mod:`neurorl.dueling`) is converted through its advantage stream
+    A dueling teacher (:mod:`neurorl.ann.dueling`) is converted through its advantage stream
     (:meth:`QNetwork.greedy_network`): its argmax is the teacher's greedy action, and its layers
     are normalised on the scale of the advantages instead of that of V ≈ 1/(1-γ) [ours].
 
@@ -230,7 +254,7 @@ def convert(
         net.connect(previous, current, w=weights, conv=conv, name=f"{previous.name}_to_{name}")
         previous, prev_scale = current, lam
     v0 = float(net.initial_state(net.layers["q"])["v"])
-    return ConvertedSNN(net, lambdas, percentile, teacher.preprocess, "q", v_th, v0)
+    return ConvertedSNN(net, lambdas, percentile, teacher.obs_scale, "q", v_th, v0)
 
 
 def _normalised_weights(
@@ -277,7 +301,7 @@ def _normalised_forward(
     snn: ConvertedSNN, obs: np.ndarray, hidden: Callable[[np.ndarray], np.ndarray]
 ) -> np.ndarray:
     """The normalised ANN on ``obs`` (float64), ``hidden`` after every layer but the last."""
-    h = snn.preprocess(np.asarray(obs)).reshape(len(obs), -1).astype(np.float64)
+    h = snn.inputs(obs, 1)[0]
     layers = snn.net.neuron_layers
     for k, layer in enumerate(layers):
         conn = _incoming(snn.net, layer)
@@ -356,15 +380,16 @@ def calibrate(snn: ConvertedSNN, states: np.ndarray, T: int, ridge: float = 1e-6
     gram = X.T @ X
     penalty = ridge * np.trace(gram) / len(gram) * np.eye(len(gram))
     new = old + np.linalg.solve(gram + penalty, X.T @ (target - X @ old))
-    net = copy.copy(snn.net)
-    net.params = {**snn.net.params, conn.key: new[:-1], bias_key: new[-1]}
+    net = snn.net.copy()
+    net.params[conn.key], net.params[bias_key] = new[:-1], new[-1]
     return dataclasses.replace(snn, net=net, calibrated_T=int(T))
 
 
 def brian2_readouts(
     snn: ConvertedSNN, obs: np.ndarray, T: int, device: str = "cpp_standalone", **options
 ) -> Readouts:
-    """Run ``obs`` (N, ...) as N copies of the network in one Brian2 run (batch replay)."""
+    """Run ``obs`` (N, ...) as N copies of the network in one run on ``device`` (batch replay;
+    any device of :mod:`neurorl.sim.devices`, ``"kernel"`` included)."""
     from neurorl.sim.batch import run_batch
 
     result = run_batch(snn.net, snn.inputs(obs, T), device=device, record="final", **options)
@@ -376,7 +401,7 @@ def _readouts(snn: ConvertedSNN, counts: dict[str, np.ndarray], v_final: np.ndar
     spikes = sum(c.sum(1) for c in counts.values())
     fan_out = _fan_out(snn.net)
     sops = sum(counts[name] @ fan_out[name] for name in counts if name in fan_out)
-    robust = out * snn.v_th + v_final - snn.v_init
+    robust = coding.robust(out, v_final, snn.v_th, snn.v_init)
     return Readouts(out, robust, spikes, np.asarray(sops, dtype=float))
 
 
@@ -407,17 +432,53 @@ def conversion_rate(snn_actions: np.ndarray, dqn_actions: np.ndarray) -> float:
 
 
 class SNNPolicy:
-    """The converted network as a policy with the teacher's interface (``act``, ``n_actions``),
-    so :func:`neurorl.dqn.evaluate` measures its returns: every decision runs T kernel steps from
-    the reset state on the current observation."""
+    """The converted network as a policy (:mod:`neurorl.rl.policy`): every decision runs T
+    kernel steps from the reset state on the current observation, so it carries no state
+    between decisions and ``reset`` has nothing to clear."""
 
     def __init__(self, snn: ConvertedSNN, T: int, readout: str = "robust") -> None:
-        self.snn, self.T, self.readout = snn, T, readout
+        if readout not in ("robust", "count"):
+            raise ValueError(f"readout must be 'robust' or 'count', got {readout!r}")
+        self.snn, self.T, self.readout = snn, int(T), readout
         self.n_actions = snn.n_actions
+
+    def reset(self, done: np.ndarray | None = None) -> None:
+        """Nothing to clear: the network starts from its initial state every decision."""
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Greedy actions (N,) for observations (N, ...)."""
         return kernel_readouts(self.snn, obs, self.T).actions(self.readout)
+
+    def save(self, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
+        """Write the converted network with its T, readout, scales and teacher's observation
+        scale (a :meth:`Network.save` checkpoint); :func:`load_converted` reads it back."""
+        snn = self.snn
+        header = {
+            "kind_detail": KIND,
+            "T": self.T,
+            "readout": self.readout,
+            "output": snn.output,
+            "v_th": snn.v_th,
+            "v_init": snn.v_init,
+            "obs_scale": snn.obs_scale,
+            "percentile": snn.percentile,
+            "calibrated_T": snn.calibrated_T,
+            "scales": [np.asarray(x).tolist() for x in snn.scales],
+            **(meta or {}),
+        }
+        return snn.net.save(path, header)
+
+
+def load_converted(path: str | Path) -> tuple[SNNPolicy, dict[str, Any]]:
+    """Read a converted network written by :meth:`SNNPolicy.save`: ``(policy, meta)``."""
+    net, meta = Network.load(path)
+    if meta.get("kind_detail") != KIND:
+        raise ValueError(f"{path}: not a converted SNN (kind_detail {meta.get('kind_detail')!r})")
+    scales = [x if isinstance(x, float) else np.asarray(x, np.float64) for x in meta["scales"]]
+    snn = ConvertedSNN(net, scales, float(meta["percentile"]), float(meta["obs_scale"]),
+                       meta["output"], float(meta["v_th"]), float(meta["v_init"]),
+                       meta.get("calibrated_T"))
+    return SNNPolicy(snn, int(meta["T"]), meta.get("readout", "robust")), meta
 
 
 def play_brian2(
@@ -428,18 +489,21 @@ def play_brian2(
     episodes: int = 1,
     seed: int = 10_000,
     target: str = "numpy",
+    device: str = "runtime",
 ):
-    """Episodes of ``env_id`` controlled by the converted network running in Brian2 (closed loop).
+    """Episodes of ``env_id`` controlled by the converted network running in Brian2 (closed
+    loop on ``device``, see :mod:`neurorl.sim.devices`).
 
-    Before each decision the network is reset, as in the paper's evaluation. The robust readout
-    here is spike count * v_th + final membrane (``snn.v_init``, the same for every action, is
-    not subtracted: the argmax is that of :func:`kernel_readouts`). Returns the
-    :class:`~neurorl.sim.closed_loop.Episode` list (returns, observations, actions).
+    Before each decision the network is reset, as in the paper's evaluation; the readout is that
+    of :func:`kernel_readouts`. Returns the :class:`~neurorl.sim.closed_loop.Episode` list
+    (returns, observations, actions).
     """
     from neurorl.sim.closed_loop import closed_loop, count_readout, robust_readout
 
     choose = (
-        robust_readout(snn.output, snn.v_th) if readout == "robust" else count_readout(snn.output)
+        robust_readout(snn.output, snn.v_th, snn.v_init)
+        if readout == "robust"
+        else count_readout(snn.output)
     )
     env = make_env(env_id)
     try:
@@ -450,8 +514,9 @@ def play_brian2(
             choose,
             episodes=episodes,
             seed=seed,
-            preprocess=lambda o: snn.preprocess(np.asarray(o)[None]).ravel(),
+            preprocess=lambda o: snn.inputs(np.asarray(o)[None], 1)[0, 0],
             target=target,
+            device=device,
         )
     finally:
         env.close()
@@ -460,50 +525,53 @@ def play_brian2(
 def report(
     teacher: QNetwork,
     env_id: str,
-    percentile: float = 99.9,
+    percentile: float = RECIPE["percentile"],
     T: int = 100,
     backend: str = "kernel",
     n_states: int = 15_000,
     n_eval: int = 1_000,
     episodes: int = 10,
     seed: int = 0,
-    model: str = "if_onset",
-    v_init: float = 0.5,
-    per: str = "layer",
-    calibrated: bool = False,
+    model: str = RECIPE["model"],
+    v_init: float = RECIPE["v_init"],
+    per: str = RECIPE["per"],
+    calibrated: bool = RECIPE["calibrated"],
+    out: str | Path | None = None,
+    meta: dict | None = None,
 ) -> dict:
     """Convert ``teacher`` and measure it: what ``neurorl convert`` prints.
 
-    ``model``, ``v_init`` and ``per`` are those of :func:`convert` (``"if"``, 0 and ``"layer"``:
-    the paper's variant); ``calibrated`` refits the output layer for ``T`` on the normalisation
-    states (:func:`calibrate`).
+    The defaults are :data:`RECIPE`; ``**PAPER`` gives Tan et al.'s variant. ``model``,
+    ``v_init`` and ``per`` are those of :func:`convert`; ``calibrated`` refits the output layer
+    for ``T`` on the normalisation states (:func:`calibrate`).
 
-    ``backend``: ``kernel`` (numpy), ``brian2`` (Brian2 runtime: batch replay for the conversion
-    rate, closed loop for the returns) or ``standalone`` (cpp_standalone batch replay; returns
-    from the kernel, which a standalone device cannot run in closed loop).
+    ``backend``: a device of :mod:`neurorl.sim.devices`. The conversion rate comes from a batch
+    replay of the held-out states there; the returns from a Brian2 closed loop where the device
+    can run one (``runtime``, ``nc64c``), else from the kernel. ``out``: also write the
+    converted network to ``out/snn.npz`` (:meth:`SNNPolicy.save`, with ``meta`` in its header,
+    e.g. the teacher's path for ``neurorl energy``) and the report to ``out/report.json``.
     """
-    from neurorl import dqn
+    import json
 
-    if backend not in ("kernel", "brian2", "standalone"):
-        raise ValueError(f"unknown backend {backend!r}: kernel, brian2 or standalone")
+    device = devices.get(backend)
     states = collect_states(teacher, env_id, n=n_states, seed=seed)
     held = collect_states(teacher, env_id, n=n_eval, seed=seed + 1)
     snn = convert(teacher, states, percentile=percentile, model=model, v_init=v_init, per=per)
     if calibrated:
         snn = calibrate(snn, states, T)
-    if backend == "kernel":
+    if device.name == "kernel":
         readouts = kernel_readouts(snn, held, T)
     else:
-        device = "runtime" if backend == "brian2" else "cpp_standalone"
-        readouts = brian2_readouts(snn, held, T, device=device)
+        readouts = brian2_readouts(snn, held, T, device=device.name)
     dqn_actions = teacher.act(held)
-    if backend == "brian2":
-        played = play_brian2(snn, env_id, T, episodes=episodes, seed=10_000 + seed)
+    eval_seed = 10_000 + seed
+    if device.brian2_name is not None and device.closed_loop:
+        played = play_brian2(snn, env_id, T, episodes=episodes, seed=eval_seed, device=device.name)
         snn_returns = np.array([ep.total_reward for ep in played])
     else:
-        snn_returns = dqn.evaluate(SNNPolicy(snn, T), env_id, episodes=episodes, seed=10_000 + seed)
-    dqn_returns = dqn.evaluate(teacher, env_id, episodes=episodes, seed=10_000 + seed)
-    return {
+        snn_returns = rl_evaluate.evaluate(SNNPolicy(snn, T), env_id, episodes, eval_seed)
+    dqn_returns = rl_evaluate.evaluate(teacher, env_id, episodes, eval_seed)
+    result = {
         "env": env_id,
         "backend": backend,
         "percentile": percentile,
@@ -520,3 +588,9 @@ def report(
         "calibrated_T": snn.calibrated_T,
         "layer_scales": scale_summary(snn.scales),
     }
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        SNNPolicy(snn, T).save(out / SNN_FILE, {"env": env_id, "report": result, **(meta or {})})
+        (out / "report.json").write_text(json.dumps(result, indent=1))
+    return result

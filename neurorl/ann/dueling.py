@@ -3,12 +3,13 @@
 Q(s, a) = V(s) + A(s, a) - mean_a' A(s, a'), where V and A are two :class:`nn.Sequential`
 networks reading the same input (no shared torso [ours]: each stream's hidden units then carry
 one quantity, which is what lets ANN→SNN conversion normalise the advantage stream on its own
-scale, see :mod:`neurorl.convert`). The greedy action is argmax_a A(s, a): equal to argmax_a Q
+scale, see :mod:`neurorl.algos.convert`). The greedy action is argmax_a A(s, a): equal to argmax_a Q
 and computed without adding V, whose size (≈ 1/(1-γ)) would round away small action gaps in
 float32.
 
 The class has :class:`nn.Sequential`'s interface (``__call__``, ``forward``, ``backward``,
-``param_shapes``, ``init``, ``to_dict``), so :mod:`neurorl.dqn` trains it unchanged. Parameters
+``param_shapes``, ``init``, ``to_dict``), so :mod:`neurorl.algos.dqn` trains it unchanged.
+Parameters
 are one dict keyed ``"value.l<i>.W"``, ``"advantage.l<i>.b"``, ….
 """
 
@@ -19,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from neurorl import nn
-from neurorl.nn import Params
+from neurorl.ann import nn
+from neurorl.ann.nn import Params
 
 __all__ = ["STREAMS", "Dueling", "dueling_mlp"]
 

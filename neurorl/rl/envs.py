@@ -17,7 +17,6 @@ environments is (generator state, episode seeds, actions since the last reset): 
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -26,23 +25,17 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from neurorl import optional
+from neurorl.optional import OptionalDependencyError
+
 MINATAR_GAMES = ("asterix", "breakout", "freeway", "seaquest", "space_invaders")
 INSTALL_HINT = "pip install 'neurorl[envs]'"
 
 
-class OptionalDependencyError(ImportError):
-    """An environment needs a package that is not installed (the message says what to install)."""
-
-
 def require(module: str, what: str, hint: str = INSTALL_HINT) -> Any:
-    """Import ``module`` or raise :class:`OptionalDependencyError` naming ``what`` and ``hint``."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as err:
-        raise OptionalDependencyError(
-            f"{what} needs the optional package '{module}', which is not installed; "
-            f"install it with: {hint}"
-        ) from err
+    """Import ``module`` for an environment, or raise
+    :class:`~neurorl.optional.OptionalDependencyError` naming ``what`` and ``hint``."""
+    return optional.require(module, what, hint)
 
 
 # --------------------------------------------------------------------------------------------

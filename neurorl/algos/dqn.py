@@ -25,29 +25,32 @@ Everything random flows from ``seed`` through numpy Generators whose states are 
 with the weights, optimiser, replay buffer and the environments, so an interrupted run resumed
 from ``state.npz`` ends bit for bit where the uninterrupted run does.
 
-For later issues: :class:`QNetwork` (``layers``, ``forward(..., preactivations=True)``,
-``q_values``), :func:`load_teacher`, :func:`evaluate`.
+The Q-network itself (``QNetwork``, ``load_teacher``) lives in :mod:`neurorl.ann.qnetwork`;
+evaluation in :mod:`neurorl.rl.evaluate`; the resume state in :mod:`neurorl.algos.dqn_resume`.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from neurorl import checkpoint, nn
-from neurorl.dueling import Dueling, dueling_mlp
-from neurorl.envs import SeededVectorEnv, make_env
+from neurorl.algos.dqn_resume import load_state, metrics_arrays, save_state
+from neurorl.ann import nn
+from neurorl.ann.dueling import Dueling
+from neurorl.ann.optim import Adam, clip_grad_norm
+from neurorl.ann.qnetwork import QNetwork, build_q_network, scale_obs
 from neurorl.memory import keep_freed_memory
-from neurorl.optim import Adam, clip_grad_norm
-from neurorl.replay import ReplayBuffer
+from neurorl.plots import write_csv
+from neurorl.rl.envs import SeededVectorEnv
+from neurorl.rl.evaluate import evaluate, selected_evaluation
+from neurorl.rl.replay import ReplayBuffer
+from neurorl.rl.schedules import linear_schedule
 
 TEACHER_FILE = "teacher.npz"
 SELECTION_SEED = 20_000  # first reset seed of the evaluations that pick the teacher
@@ -87,7 +90,7 @@ class DQNConfig:
     exploration_fraction: float = 0.16
     max_grad_norm: float = 10.0
     double_dqn: bool = True
-    dueling: bool = False  # MLP only: separate value and advantage streams (neurorl.dueling)
+    dueling: bool = False  # MLP only: separate value and advantage streams (neurorl.ann.dueling)
     advantage_learning: float = 0.0  # α of Bellemare et al.'s advantage learning (0: plain TD)
     reward_clip: float = 0.0  # > 0: clip training rewards to ±reward_clip (Atari: 1)
     env_options: dict[str, Any] = field(default_factory=dict)
@@ -169,175 +172,9 @@ def preset_config(env_id: str, **overrides: Any) -> DQNConfig:
     return DQNConfig.from_dict({"env_id": env_id, **PRESETS[env_family(env_id)], **overrides})
 
 
-def selected_evaluation(evals: Sequence[Sequence[float]]) -> int:
-    """Index of the evaluation that picks the teacher in ``evals`` ((step, mean return) rows):
-    the best mean return, the latest of equals."""
-    return max(range(len(evals)), key=lambda k: (evals[k][1], k))
-
-
-def linear_schedule(start: float, end: float, duration: float, t: float) -> float:
-    """Value moving linearly from ``start`` (t = 0) to ``end`` (t ≥ ``duration``)."""
-    if duration <= 0:
-        return end
-    return start + (end - start) * min(1.0, t / duration)
-
-
 # --------------------------------------------------------------------------------------------
 # Q-network
 # --------------------------------------------------------------------------------------------
-class Layer(NamedTuple):
-    """One affine layer of a Q-network: its spec and its (live) weight and bias arrays."""
-
-    spec: nn.LayerSpec
-    W: np.ndarray
-    b: np.ndarray
-
-
-@dataclass
-class QNetwork:
-    """A Q-network: architecture (:class:`nn.Sequential`), parameters, observation scale.
-
-    ``params`` maps ``"l<i>.W"``/``"l<i>.b"`` to float32 arrays (dense ``W`` is (n_in, n_out),
-    conv ``W`` is (C_out, C_in, k, k)). Observations are multiplied by ``obs_scale`` (1/255 for
-    Atari frames) before the first layer. ``meta`` holds what the checkpoint said (env, config).
-    """
-
-    net: nn.Sequential | Dueling
-    params: dict[str, np.ndarray]
-    obs_scale: float = 1.0
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def n_actions(self) -> int:
-        """Number of actions (outputs)."""
-        return self.net.out_size
-
-    def greedy_network(self) -> QNetwork:
-        """The network whose argmax is the greedy action: this one, or a dueling network's
-        advantage stream (parameters shared, not copied)."""
-        if not isinstance(self.net, Dueling):
-            return self
-        params = Dueling.stream_params(self.params, "advantage")
-        return QNetwork(self.net.advantage, params, self.obs_scale, self.meta)
-
-    @property
-    def layers(self) -> list[Layer]:
-        """Per-layer specs with their ``W`` and ``b`` arrays, input to output (ReLU after all but
-        the last); a dueling network has two streams: see :meth:`greedy_network`."""
-        if isinstance(self.net, Dueling):
-            raise TypeError("a dueling network has two streams; use greedy_network().layers")
-        return [
-            Layer(spec, self.params[f"l{i}.W"], self.params[f"l{i}.b"])
-            for i, spec in enumerate(self.net.layers)
-        ]
-
-    def preprocess(self, obs: np.ndarray) -> np.ndarray:
-        """Observations (N, *obs_shape) as the float32 network input (scaled by ``obs_scale``)."""
-        return scale_obs(obs, self.obs_scale)
-
-    def _batch(self, obs: np.ndarray) -> tuple[np.ndarray, bool]:
-        obs = np.asarray(obs)
-        single = obs.ndim == len(self.net.in_shape)
-        return (obs[None] if single else obs), single
-
-    def forward(
-        self, obs: np.ndarray, preactivations: bool = False
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Q-values (N, A) and, if asked, every layer's pre-activation (N, *out_shape) list."""
-        x, _ = self._batch(obs)
-        q, cache = self.net.forward(
-            self.params, self.preprocess(x), keep_cache=False, preactivations=preactivations
-        )
-        return q, cache.get("pre", [])
-
-    def q_values(self, obs: np.ndarray) -> np.ndarray:
-        """Q-values, float32: (N, A) for a batch (N, *obs_shape), (A,) for one observation."""
-        x, single = self._batch(obs)
-        q = self.net(self.params, self.preprocess(x))
-        return q[0] if single else q
-
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        """Greedy actions (N,) int64 for a batch of observations (dueling: argmax of A)."""
-        x, _ = self._batch(obs)
-        greedy = self.greedy_network()
-        return np.argmax(greedy.net(greedy.params, self.preprocess(x)), axis=1)
-
-    def save(self, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
-        """Write the network as a checkpoint (arrays ``q/l<i>.W`` …, architecture in the header)."""
-        header = dict(self.meta)
-        header.update(meta or {})
-        header.update(
-            kind="neurorl.dqn.QNetwork", architecture=self.net.to_dict(), obs_scale=self.obs_scale
-        )
-        return checkpoint.save(path, {f"q/{k}": v for k, v in self.params.items()}, header)
-
-
-def scale_obs(obs: np.ndarray, obs_scale: float) -> np.ndarray:
-    """Observations (N, *obs_shape) as float32 network input: ``obs`` × ``obs_scale``."""
-    x = np.asarray(obs, dtype=np.float32)
-    return x * np.float32(obs_scale) if obs_scale != 1.0 else x
-
-
-def build_q_network(
-    obs_shape: Sequence[int], obs_dtype: str, n_actions: int, cfg: DQNConfig
-) -> tuple[nn.Sequential | Dueling, float]:
-    """Choose the architecture for these observations: ``(net, obs_scale)``.
-
-    ``cfg.net = "auto"``: 1-D → MLP(``cfg.hidden``); (C, 10, 10) → MinAtar net; (4, 84, 84) →
-    Nature DQN. uint8 observations are scaled by 1/255. ``cfg.dueling``: two MLP streams
-    (:func:`neurorl.dueling.dueling_mlp`).
-    """
-    kind = cfg.net
-    shape = tuple(obs_shape)
-    if kind == "auto":
-        if len(shape) == 1:
-            kind = "mlp"
-        elif len(shape) == 3 and shape[1:] == (10, 10):
-            kind = "minatar"
-        elif len(shape) == 3 and shape[1:] == (84, 84):
-            kind = "nature"
-        else:
-            raise ValueError(
-                f"no default Q-network for observations of shape {shape}; "
-                "set net to 'mlp', 'minatar' or 'nature'"
-            )
-    scale = 1.0 / 255.0 if obs_dtype == "uint8" else 1.0
-    if cfg.dueling and kind != "mlp":
-        raise ValueError(f"dueling is implemented for MLP Q-networks only, not {kind!r}")
-    if kind == "mlp":
-        build = dueling_mlp if cfg.dueling else nn.mlp
-        return build(int(np.prod(shape)), cfg.hidden, n_actions), scale
-    if kind == "minatar":
-        return nn.minatar_cnn(shape[0], n_actions, size=shape[1]), scale
-    if kind == "nature":
-        return nn.nature_cnn(n_actions, in_shape=shape), scale
-    raise ValueError(f"unknown Q-network {cfg.net!r}; choose auto, mlp, minatar or nature")
-
-
-def load_teacher(path: str | Path) -> QNetwork:
-    """Load a trained Q-network from a ``teacher.npz`` written by :func:`train`.
-
-    Raises :class:`neurorl.checkpoint.CheckpointError` for a corrupt file and ``ValueError`` for
-    a checkpoint that holds no Q-network.
-    """
-    arrays, meta = checkpoint.load(path)
-    if "architecture" not in meta:
-        raise ValueError(f"{path}: checkpoint holds no Q-network (no 'architecture' in its header)")
-    arch = meta["architecture"]
-    net = Dueling.from_dict(arch) if "dueling" in arch else nn.Sequential.from_dict(arch)
-    params = {k[2:]: v for k, v in arrays.items() if k.startswith("q/")}
-    missing = set(net.param_shapes()) - set(params)
-    if missing:
-        raise ValueError(f"{path}: Q-network arrays missing: {sorted(missing)}")
-    for k, shape in net.param_shapes().items():
-        if params[k].shape != shape:
-            raise ValueError(
-                f"{path}: q/{k} has shape {params[k].shape}, architecture says {shape}"
-            )
-    params = {k: params[k] for k in net.param_shapes()}
-    return QNetwork(net, params, float(meta.get("obs_scale", 1.0)), meta)
-
-
 # --------------------------------------------------------------------------------------------
 # one gradient step
 # --------------------------------------------------------------------------------------------
@@ -516,6 +353,8 @@ def train(
     progress: bool = True,
     on_checkpoint: Callable[[int], None] | None = None,
     time_limit_s: float | None = None,
+    callback: Callable[[int, QNetwork], bool] | None = None,
+    callback_every: int = 0,
 ) -> TrainResult:
     """Train a DQN teacher with ``cfg``; see the module docstring for the method.
 
@@ -526,13 +365,19 @@ def train(
     ``cfg``). ``progress`` shows
     a tqdm bar (step, episode return, ε, steps/s). ``time_limit_s`` stops the run early (at the end
     of a step) once that much wall time has passed; ε still follows ``cfg.total_steps``.
+    ``on_checkpoint(step)`` is called after each resume checkpoint is written.
+    ``callback(step, q)`` is called every ``callback_every`` environment steps with the live
+    Q-network (e.g. an :class:`~neurorl.rl.evaluate.EarlyStop`); returning True ends the run
+    there, as a time limit would (the teacher is then the latest or the selected weights).
     """
     keep_freed_memory()
     with nn.blas_threads(cfg.blas_threads):
-        return _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s)
+        return _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s, callback,
+                      callback_every)
 
 
-def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> TrainResult:
+def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s, callback,
+           callback_every) -> TrainResult:
     from tqdm.auto import tqdm
 
     out = Path(out_dir) if out_dir is not None else None
@@ -549,7 +394,9 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> Train
     }
 
     # -- Q-network and target in flat float32 buffers; Adam over the flat buffer ("fused")
-    net, obs_scale = build_q_network(info["obs_shape"], info["obs_dtype"], info["n_actions"], cfg)
+    net, obs_scale = build_q_network(
+        info["obs_shape"], info["obs_dtype"], info["n_actions"], cfg.net, cfg.hidden, cfg.dueling
+    )
     shapes = net.param_shapes()
     flat, params = flat_parameters(shapes)
     flat_target, target_params = flat_parameters(shapes)
@@ -571,7 +418,7 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> Train
     evals: list[tuple[int, float]] = []  # step, mean greedy return
     obs = envs.reset()
     if resume and out is not None and (out / STATE_FILE).exists():
-        iteration, obs = _load_state(
+        iteration, obs = load_state(
             out / STATE_FILE, cfg, rng, envs, flat, flat_target, opt, rb, episodes, best_flat, evals
         )
 
@@ -582,7 +429,7 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> Train
 
     def save_progress() -> None:
         """The resume state and the metrics CSV, as they stand now."""
-        _save_state(out / STATE_FILE, cfg, iteration, obs, rng, envs, flat, flat_target, opt, rb,
+        save_state(out / STATE_FILE, cfg, iteration, obs, rng, envs, flat, flat_target, opt, rb,
                     episodes, best_flat, evals)
         _write_metrics(out / METRICS_FILE, episodes)
 
@@ -656,6 +503,13 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> Train
             if on_checkpoint is not None:
                 on_checkpoint(step)
         bar.update(n_env)
+        if (
+            callback is not None
+            and callback_every
+            and step // callback_every > (step - n_env) // callback_every
+            and callback(step, q)
+        ):
+            break
         now = time.perf_counter()
         if time_limit_s is not None and now - t0 > time_limit_s:
             break
@@ -673,7 +527,7 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> Train
             )
     bar.close()
     wall = time.perf_counter() - t0
-    metrics = _metrics_arrays(episodes)
+    metrics = metrics_arrays(episodes)
     q.meta.update(step=iteration * n_env, seed=cfg.seed)
     teacher = q
     if evals:
@@ -687,237 +541,30 @@ def _train(cfg, out_dir, resume, progress, on_checkpoint, time_limit_s) -> Train
             _write_metrics(out / METRICS_FILE, episodes)
         teacher.save(out / TEACHER_FILE)
         if evals:
-            with open(out / EVALS_FILE, "w", newline="") as fh:
-                csv.writer(fh).writerows([("step", "mean_greedy_return"), *evals])
+            write_csv(out / EVALS_FILE, [{"step": st, "mean_greedy_return": r} for st, r in evals],
+                      float_format=None)
     envs.close()
     done = (iteration - start_iter) * n_env
     return TrainResult(teacher, metrics, iteration * n_env, wall, done / max(wall, 1e-9), out,
                        np.array(evals, np.float64).reshape(-1, 2))
 
 
-# --------------------------------------------------------------------------------------------
-# resume state
-# --------------------------------------------------------------------------------------------
-def _numeric_config(cfg: DQNConfig) -> dict[str, Any]:
-    d = json.loads(json.dumps(asdict(cfg), sort_keys=True))
-    for k in DQNConfig.NON_NUMERIC:
-        d.pop(k, None)
-    return d
-
-
-def _save_state(path, cfg, iteration, obs, rng, envs, flat, flat_target, opt, rb, episodes,
-                best_flat, evals):
-    arrays: dict[str, np.ndarray] = {"flat/q": flat, "flat/target": flat_target, "obs": obs,
-                                     "flat/best": best_flat,
-                                     "evals": np.array(evals, np.float64).reshape(-1, 2)}
-    opt_state = opt.state_dict()
-    arrays.update({f"opt/{k}": v for k, v in opt_state.items() if isinstance(v, np.ndarray)})
-    rb_arrays, rb_meta = rb.state_dict()
-    arrays.update({f"rb/{k}": v for k, v in rb_arrays.items()})
-    env_arrays, env_meta = envs.state_dict()
-    arrays.update({f"env/{k}": v for k, v in env_arrays.items()})
-    arrays.update({f"metrics/{k}": v for k, v in _metrics_arrays(episodes).items()})
-    meta = {
-        "kind": "neurorl.dqn.state",
-        "config": asdict(cfg),
-        "iteration": iteration,
-        "step": iteration * cfg.num_envs,
-        "rng": rng.bit_generator.state,
-        "opt_t": opt_state["t"],
-        "replay": rb_meta,
-        "envs": env_meta,
-    }
-    checkpoint.save(path, arrays, meta)
-
-
-def _load_state(path, cfg, rng, envs, flat, flat_target, opt, rb, episodes, best_flat, evals):
-    arrays, meta = checkpoint.load(path)
-    if meta.get("kind") != "neurorl.dqn.state":
-        raise ValueError(f"{path}: not a DQN training state (kind {meta.get('kind')!r})")
-    saved = DQNConfig.from_dict(meta["config"])
-    if _numeric_config(saved) != _numeric_config(cfg):
-        diff = sorted(
-            k for k, v in _numeric_config(cfg).items() if _numeric_config(saved).get(k) != v
-        )
-        raise ValueError(f"{path}: was written with a different config (differs in {diff})")
-    if arrays["flat/q"].shape != flat.shape:
-        raise ValueError(f"{path}: parameter count {arrays['flat/q'].shape} != {flat.shape}")
-    if "flat/best" not in arrays:
-        raise ValueError(f"{path}: written by an older neurorl without the teacher-selection "
-                         "state; start the run afresh")
-    flat[...] = arrays["flat/q"]
-    flat_target[...] = arrays["flat/target"]
-    best_flat[...] = arrays["flat/best"]
-    evals[:] = [(int(st), float(r)) for st, r in arrays["evals"]]
-    opt.load_state_dict(
-        {"t": meta["opt_t"], **{k[4:]: v for k, v in arrays.items() if k.startswith("opt/")}}
-    )
-    rb.load_state_dict({k[3:]: v for k, v in arrays.items() if k.startswith("rb/")}, meta["replay"])
-    envs.load_state_dict(
-        {k[4:]: v for k, v in arrays.items() if k.startswith("env/")}, meta["envs"]
-    )
-    rng.bit_generator.state = meta["rng"]
-    m = arrays
-    episodes[:] = [
-        (int(s), float(r), int(n), float(e))
-        for s, r, n, e in zip(
-            m["metrics/step"],
-            m["metrics/episode_return"],
-            m["metrics/episode_length"],
-            m["metrics/epsilon"],
-            strict=True,
-        )
-    ]
-    return int(meta["iteration"]), arrays["obs"].copy()
-
-
-def _metrics_arrays(episodes: list[tuple[int, float, int, float]]) -> dict[str, np.ndarray]:
-    e = episodes
-    return {
-        "step": np.array([x[0] for x in e], np.int64),
-        "episode_return": np.array([x[1] for x in e], np.float64),
-        "episode_length": np.array([x[2] for x in e], np.int64),
-        "epsilon": np.array([x[3] for x in e], np.float64),
-    }
-
-
 def _write_metrics(path: Path, episodes: list[tuple[int, float, int, float]]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["step", "episode", "episode_return", "episode_length", "epsilon"])
-        for i, (s, r, n, e) in enumerate(episodes):
-            w.writerow([s, i + 1, f"{r:.6g}", n, f"{e:.5f}"])
-    tmp.replace(path)
-
-
-# --------------------------------------------------------------------------------------------
-# evaluation
-# --------------------------------------------------------------------------------------------
-def evaluate(
-    q: QNetwork,
-    env_id: str,
-    episodes: int = 100,
-    seed: int = 10_000,
-    epsilon: float = 0.0,
-    batch: int = 16,
-    env_options: dict[str, Any] | None = None,
-    progress: bool = False,
-) -> np.ndarray:
-    """Returns (``episodes``,) of ε-greedy play (greedy for ``epsilon = 0``).
-
-    Episode ``i`` is reset with seed ``seed + i``; ``batch`` environments run side by side with
-    one batched forward pass per step. Every episode runs to its end, so the mean is unbiased.
-    """
-    from tqdm.auto import tqdm
-
-    rng = np.random.default_rng(seed)
-    returns = np.zeros(episodes, np.float64)
-    bar = tqdm(total=episodes, unit="ep", disable=not progress, desc=f"eval {env_id}")
-    for first in range(0, episodes, batch):
-        ids = list(range(first, min(first + batch, episodes)))
-        envs = [make_env(env_id, **(env_options or {})) for _ in ids]
-        obs = np.stack([env.reset(seed=seed + i)[0] for env, i in zip(envs, ids, strict=True)])
-        live = np.ones(len(ids), bool)
-        while live.any():
-            act = q.act(obs)
-            if epsilon > 0:
-                rand = rng.random(len(ids)) < epsilon
-                act = np.where(rand, rng.integers(0, q.n_actions, size=len(ids)), act)
-            for j in np.flatnonzero(live):
-                o, r, te, tr, _ = envs[j].step(int(act[j]))
-                returns[ids[j]] += r
-                obs[j] = o
-                if te or tr:
-                    live[j] = False
-                    bar.update(1)
-        for env in envs:
-            env.close()
-    bar.close()
-    return returns
-
-
-def collect_states(
-    policy: Any | None, env_id: str, n: int, epsilon: float = 0.0, seed: int = 0
-) -> np.ndarray:
-    """Observations (n, *obs_shape) visited by ``policy`` (anything with ``.act``) playing
-    ε-greedy on ``env_id``; ``policy=None`` plays uniformly random actions. Episode ``i`` is reset
-    with ``seed + i``; the same seed gives the same states."""
-    rng = np.random.default_rng(seed)
-    env = make_env(env_id)
-    states: list[np.ndarray] = []
-    episode = 0
-    obs, _ = env.reset(seed=seed)
-    while len(states) < n:
-        states.append(np.asarray(obs))
-        if policy is None or rng.random() < epsilon:
-            action = int(rng.integers(env.action_space.n))
-        else:
-            action = int(policy.act(np.asarray(obs)[None])[0])
-        obs, _, terminated, truncated, _ = env.step(action)
-        if terminated or truncated:
-            episode += 1
-            obs, _ = env.reset(seed=seed + episode)
-    env.close()
-    return np.stack(states)
-
-
-def plot_learning_curve(
-    metrics: dict[str, np.ndarray],
-    path: str | Path,
-    title: str = "",
-    window: int = 20,
-    evals: np.ndarray | None = None,
-) -> Path:
-    """Episode return vs environment step (dots) with a ``window``-episode running mean; a PNG.
-
-    ``evals`` (k, 2) (``TrainResult.evals``): the greedy evaluations that picked the teacher,
-    drawn as squares, the chosen one filled.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    steps, rets = metrics["step"], metrics["episode_return"]
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
-    ax.plot(steps, rets, ".", ms=2, alpha=0.35, color="tab:blue", label="episode return")
-    if len(rets) >= 1:
-        w = max(1, min(window, len(rets)))
-        mean = np.convolve(rets, np.ones(w) / w, mode="valid")
-        ax.plot(steps[w - 1 :], mean, color="tab:blue", lw=2, label=f"mean of last {w}")
-    if evals is not None and len(evals):
-        ax.plot(evals[:, 0], evals[:, 1], "s-", ms=4, mfc="none", color="tab:orange", lw=1,
-                label="greedy evaluation (picks the teacher)")
-        best = selected_evaluation(evals)
-        ax.plot(*evals[best], "s", ms=7, color="tab:orange", label="teacher")
-    ax.set_xlabel("environment steps")
-    ax.set_ylabel("return (training episodes: ε-greedy)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return Path(path)
+    write_csv(path, (
+        {"step": s, "episode": i + 1, "episode_return": r, "episode_length": n,
+         "epsilon": f"{e:.5f}"}
+        for i, (s, r, n, e) in enumerate(episodes)
+    ))
 
 
 __all__ = [
     "DQNConfig",
-    "QNetwork",
-    "Layer",
-    "ReplayBuffer",
-    "TrainResult",
-    "build_q_network",
-    "evaluate",
-    "env_family",
-    "preset_config",
     "PRESETS",
+    "TrainResult",
+    "env_family",
+    "flat_parameters",
     "learn_phase",
-    "linear_schedule",
-    "selected_evaluation",
-    "load_teacher",
-    "plot_learning_curve",
+    "preset_config",
     "td_loss_and_grads",
     "td_targets",
     "train",

@@ -27,15 +27,15 @@ Zhou et al. 2021 (arXiv 2108.10078), PAPERS.md §1. Method, read :func:`distill`
    student plays ``eval_episodes`` greedy episodes; when their mean reaches ``target_return``
    the result is confirmed on ``final_eval_episodes`` episodes and training stops if it holds.
 
-:class:`StudentPolicy` is the one place that turns a student network and T into actions; it is
-used for evaluation (:func:`neurorl.dqn.evaluate`), for the student's own play and for the
-comparison with Brian2 (:func:`play_brian2`, closed loop, one run per episode).
+:class:`StudentPolicy` is the one place that turns a student network and T into actions (the
+encoder and readout of :mod:`neurorl.coding`); it is used for evaluation
+(:func:`neurorl.rl.evaluate.evaluate`), for the student's own play and for the comparison with
+Brian2 (:func:`play_brian2`, closed loop). The command line (``neurorl distill``) is in
+:mod:`neurorl.cli`.
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -44,26 +44,30 @@ from typing import Any
 
 import numpy as np
 
-from neurorl import dqn, models
-from neurorl.envs import SeededVectorEnv, make_env
+from neurorl import coding, models
+from neurorl.ann.optim import Adam, clip_grad_norm
+from neurorl.ann.qnetwork import QNetwork
 from neurorl.network import Network
-from neurorl.optim import Adam, clip_grad_norm
+from neurorl.plots import write_csv
+from neurorl.rl.envs import SeededVectorEnv, make_env
+from neurorl.rl.evaluate import EarlyStop
+from neurorl.rl.schedules import linear_schedule
 
 __all__ = [
     "DistillConfig",
     "DistillResult",
+    "KIND",
     "StudentPolicy",
-    "add_distill_arguments",
     "build_student",
     "count_parameters",
     "distill",
-    "distill_command",
     "distillation_loss",
     "load_student",
     "play_brian2",
     "softmax",
 ]
 
+KIND = "neurorl.distill.student"  # Network.save header's kind_detail (file format)
 STUDENT_FILE = "student.npz"
 METRICS_FILE = "metrics.csv"
 READOUT = "readout"
@@ -175,11 +179,13 @@ def count_parameters(params: dict[str, np.ndarray]) -> int:
 
 
 class StudentPolicy:
-    """A student network and its decision rule, with the teacher's interface.
+    """A student network and its decision rule, a policy of :mod:`neurorl.rl.policy`.
 
-    Every decision resets the network, feeds ``obs * obs_scale`` (analog current) for ``T``
-    steps and takes the argmax of the readout membrane averaged over those steps. ``obs_scale``
-    (n_in,) or None (raw observations). Works with :func:`neurorl.dqn.evaluate`.
+    Every decision resets the network, feeds ``obs * obs_scale`` as a constant current for
+    ``T`` steps (:func:`neurorl.coding.constant_current`) and takes the argmax of the readout
+    membrane averaged over those steps (:func:`neurorl.coding.window_mean`); nothing carries
+    from one decision to the next, so ``reset`` has nothing to clear. ``obs_scale`` (n_in,) or
+    None (raw observations).
     """
 
     def __init__(
@@ -197,17 +203,17 @@ class StudentPolicy:
 
     def inputs(self, obs: np.ndarray) -> np.ndarray:
         """Observations (N, n_in) -> input currents (T, N, n_in), float64."""
-        x = np.asarray(obs, np.float64).reshape(len(obs), -1)
-        if self.obs_scale is not None:
-            x = x * self.obs_scale
-        return np.broadcast_to(x, (self.T, *x.shape))
+        return coding.constant_current(obs, self.T, self.obs_scale)
 
     def logits(self, obs: np.ndarray) -> np.ndarray:
         """z (N, A): the readout membrane averaged over the T steps (no gradient kept)."""
         out, _ = self.kernel.forward(self.inputs(obs), for_backward=False)
-        return out.mean(0)
+        return coding.window_mean(out)
 
     q_values = logits
+
+    def reset(self, done: np.ndarray | None = None) -> None:
+        """Nothing to clear: the network starts from its initial state every decision."""
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Greedy actions (N,) int64 for observations (N, n_in) (first on ties)."""
@@ -228,7 +234,7 @@ class StudentPolicy:
 
         Exact for analog input (the drive is ``w * x``); a new network, this one is unchanged.
         """
-        net = _copy_network(self.net)
+        net = self.net.copy()
         if self.obs_scale is not None:
             (conn,) = [c for c in net.connections if c.pre.is_input]
             net.params[conn.key][...] *= self.obs_scale[:, None]
@@ -241,23 +247,12 @@ class StudentPolicy:
         header; :func:`load_student` reads it back."""
         policy = self.folded()
         header = {
-            "kind_detail": "neurorl.distill.student",
+            "kind_detail": KIND,
             "T": self.T,
             "surrogate": self.kernel.surrogate.name,
             **(meta or {}),
         }
         return policy.net.save(path, header)
-
-
-def _copy_network(net: Network) -> Network:
-    """A network with ``net``'s structure and a copy of its parameters (via the safe format)."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "net.npz"
-        net.save(path)
-        copy, _ = Network.load(path)
-    return copy
 
 
 def load_student(path: str | Path) -> tuple[StudentPolicy, dict[str, Any]]:
@@ -317,7 +312,7 @@ class DistillBuffer:
 def collect(
     envs: SeededVectorEnv,
     obs: np.ndarray,
-    teacher: dqn.QNetwork,
+    teacher: QNetwork,
     student: StudentPolicy | None,
     beta: float,
     epsilon: float,
@@ -329,10 +324,13 @@ def collect(
 
     Per copy and step: with probability ``beta`` the teacher acts ε-greedily, otherwise the
     student acts greedily. Every visited state is stored with the teacher's Q-values. Returns the
-    observations to continue from and the number of steps taken.
+    observations to continue from and the number of steps taken. The student is reset where an
+    episode ends (the policy protocol; a no-op for this rate-coded student).
     """
     n = envs.num_envs
     taken = 0
+    if student is not None:
+        student.reset(np.ones(n, bool))
     while taken < steps:
         q = teacher.q_values(obs).astype(np.float64)
         actions = np.argmax(q, axis=1)
@@ -343,7 +341,9 @@ def collect(
             if own.any():
                 actions = np.where(own, student.act(obs), actions)
         buffer.add(np.asarray(obs, np.float64).reshape(n, -1), q)
-        obs = envs.step(actions)[0]
+        obs, _, terminated, truncated, _ = envs.step(actions)
+        if student is not None:
+            student.reset(np.logical_or(terminated, truncated))
         taken += n
     return obs, taken
 
@@ -381,7 +381,7 @@ class DistillResult:
 
 
 def distill(
-    teacher: dqn.QNetwork,
+    teacher: QNetwork,
     cfg: DistillConfig,
     out_dir: str | Path | None = None,
     progress: bool = True,
@@ -422,8 +422,8 @@ def distill(
     opt = Adam(kernel.params, lr=cfg.lr)
 
     metrics: list[dict[str, float]] = []
-    final_returns = np.zeros(0)
-    epochs_to_target = steps_to_target = None
+    stop = EarlyStop(cfg.env_id, cfg.eval_episodes, cfg.final_eval_episodes, cfg.eval_seed,
+                     cfg.target_return, cfg.early_stop)
     grad_steps, eval_s = 0, 0.0
     bar = tqdm(
         total=cfg.max_epochs,
@@ -434,7 +434,7 @@ def distill(
     )
     for epoch in range(1, cfg.max_epochs + 1):
         # -- DAgger: more states, from the teacher (β) and from the student (1 − β)
-        beta = dqn.linear_schedule(cfg.beta_start, cfg.beta_end, cfg.beta_epochs, epoch - 1)
+        beta = linear_schedule(cfg.beta_start, cfg.beta_end, cfg.beta_epochs, epoch - 1)
         if epoch > 1 and cfg.steps_per_epoch > 0:
             obs, taken = collect(
                 envs,
@@ -455,7 +455,7 @@ def distill(
         for first in range(0, len(order), cfg.batch_size):
             idx = order[first : first + cfg.batch_size]
             v_readout, cache = kernel.forward(student.inputs(buffer.obs[idx]))
-            z = v_readout.mean(0)
+            z = coding.window_mean(v_readout)
             loss, dz = distillation_loss(z, buffer.q[idx], cfg.tau)
             if not np.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss} in epoch {epoch}; weights unchanged")
@@ -468,7 +468,7 @@ def distill(
 
         # -- greedy evaluation, early stop (confirmed on more episodes); wall_s leaves it out
         t_eval = time.perf_counter()
-        returns = dqn.evaluate(student, cfg.env_id, cfg.eval_episodes, cfg.eval_seed)
+        mean_return, done = stop.check(student, epoch, env_steps)
         spikes = float(student.spikes_per_decision(buffer.obs[:256]).mean())
         row = {
             "epoch": epoch,
@@ -478,7 +478,7 @@ def distill(
             "beta": beta,
             "loss": float(np.sum(losses) / buffer.size),
             "agreement": float(np.sum(agree)) / buffer.size,
-            "eval_return": float(returns.mean()),
+            "eval_return": mean_return,
             "spikes_per_decision": spikes,
         }
         metrics.append(row)
@@ -493,25 +493,17 @@ def distill(
             student.save(
                 out / STUDENT_FILE, {"env": cfg.env_id, "epoch": epoch, "config": asdict(cfg)}
             )
-            _write_metrics(out / METRICS_FILE, metrics)
-        if row["eval_return"] >= cfg.target_return:
-            if epochs_to_target is None:
-                epochs_to_target, steps_to_target = epoch, env_steps
-            if cfg.early_stop:
-                final_returns = dqn.evaluate(
-                    student, cfg.env_id, cfg.final_eval_episodes, cfg.eval_seed
-                )
-                if final_returns.mean() >= cfg.target_return:
-                    break
-                final_returns = np.zeros(0)
+            write_csv(out / METRICS_FILE, metrics)
         eval_s += time.perf_counter() - t_eval
+        if done:
+            break
     bar.close()
     envs.close()
 
     # -- the saved student takes raw observations: fold the input scale into the weights
     policy = student.folded()
-    if len(final_returns) == 0 and cfg.final_eval_episodes > 0:
-        final_returns = dqn.evaluate(policy, cfg.env_id, cfg.final_eval_episodes, cfg.eval_seed)
+    final_returns = stop.final_returns(policy)
+    epochs_to_target, steps_to_target = stop.epochs_to_target, stop.steps_to_target
     n_params = count_parameters(net.params)
     teacher_params = count_parameters(teacher.params)
     summary = {
@@ -527,7 +519,7 @@ def distill(
     }
     if out is not None:
         policy.save(out / STUDENT_FILE, summary)
-        _write_metrics(out / METRICS_FILE, metrics)
+        write_csv(out / METRICS_FILE, metrics)
         (out / "summary.json").write_text(json.dumps(summary, indent=1))
     return DistillResult(
         policy,
@@ -545,18 +537,6 @@ def distill(
     )
 
 
-def _write_metrics(path: Path, rows: list[dict[str, float]]) -> None:
-    if not rows:
-        return
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        for row in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
-    tmp.replace(path)
-
-
 # --------------------------------------------------------------------------------------------
 # Brian2 closed loop
 # --------------------------------------------------------------------------------------------
@@ -567,101 +547,33 @@ def play_brian2(
     seed: int = 10_000,
     target: str = "numpy",
     max_steps: int | None = None,
+    device: str = "runtime",
 ):
-    """Episodes of ``env_id`` controlled by the student running in Brian2 (closed loop).
+    """Episodes of ``env_id`` controlled by the student running in Brian2 (closed loop on
+    ``device``, see :mod:`neurorl.sim.devices`).
 
     One ``run()`` per episode; a ``network_operation`` every T steps reads the readout membrane
     averaged over the window (SDN's readout), steps the environment, resets the network and
-    writes the next (scaled) observation. Returns :class:`~neurorl.sim.closed_loop.Episode`s.
+    writes the next (scaled) observation. Episode ``i`` is reset with ``seed + i``. Returns
+    :class:`~neurorl.sim.closed_loop.Episode`s.
     """
     from neurorl.sim.closed_loop import closed_loop, mean_readout
 
-    # one closed_loop call (fresh Brian2 objects, t = 0) per episode: with episodes > 1 in one
-    # call, closed_loop's first decision of a later episode reads the previous episode's window
     env = make_env(env_id)
     try:
-        return [
-            closed_loop(
-                policy.net,
-                env,
-                policy.T,
-                mean_readout(READOUT),
-                episodes=1,
-                seed=seed + i,
-                preprocess=lambda o: policy.inputs(np.asarray(o)[None])[0, 0],
-                reset_state=True,
-                mean_of=((READOUT, "v"),),
-                target=target,
-                max_steps=max_steps,
-            )[0]
-            for i in range(episodes)
-        ]
+        return closed_loop(
+            policy.net,
+            env,
+            policy.T,
+            mean_readout(READOUT),
+            episodes=episodes,
+            seed=seed,
+            preprocess=lambda o: policy.inputs(np.asarray(o)[None])[0, 0],
+            reset_state=True,
+            mean_of=((READOUT, "v"),),
+            target=target,
+            max_steps=max_steps,
+            device=device,
+        )
     finally:
         env.close()
-
-
-# --------------------------------------------------------------------------------------------
-# command line (wired into neurorl.cli as `neurorl distill`)
-# --------------------------------------------------------------------------------------------
-def add_distill_arguments(p: argparse.ArgumentParser) -> None:
-    """Arguments of ``neurorl distill TEACHER_CHECKPOINT ...``."""
-    p.add_argument("teacher", help="a teacher.npz written by `neurorl train-teacher`")
-    p.add_argument("--env", default=None, help="environment (default: the teacher's)")
-    p.add_argument("--tau", type=float, default=5.0, help="distillation temperature")
-    p.add_argument("--hidden", type=int, nargs="+", default=[16], help="LIF hidden widths")
-    p.add_argument("--T", type=int, default=8, help="simulation steps per decision")
-    p.add_argument("--epochs", type=int, default=100, help="maximum epochs")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate")
-    p.add_argument(
-        "--target",
-        type=float,
-        default=None,
-        help="early-stop return (default 475; CartPole-v1's solved level)",
-    )
-    p.add_argument(
-        "--set",
-        metavar="KEY=VALUE",
-        action="append",
-        default=[],
-        help="any other DistillConfig field, VALUE in JSON (e.g. --set batch_size=64)",
-    )
-    p.add_argument("--out", default="runs/sdn", help="output folder")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def distill_command(args: argparse.Namespace) -> int:
-    """Run ``neurorl distill``: distil, save OUT/student.npz, print the summary."""
-    from neurorl.cli import load_teacher_and_env, parse_sets
-
-    teacher, env_id = load_teacher_and_env(args.teacher, args.env)
-
-    overrides: dict[str, Any] = parse_sets(args.set)
-    overrides.update(
-        env_id=env_id,
-        tau=args.tau,
-        hidden=tuple(args.hidden),
-        T=args.T,
-        max_epochs=args.epochs,
-        seed=args.seed,
-    )
-    if args.lr is not None:
-        overrides["lr"] = args.lr
-    if args.target is not None:
-        overrides["target_return"] = args.target
-    cfg = DistillConfig.from_dict(overrides)
-    res = distill(teacher, cfg, args.out, progress=not args.no_progress)
-    last = res.metrics[-1] if res.metrics else {}
-    print(
-        f"student {'-'.join(str(h) for h in (res.policy.net.inputs[0].size, *cfg.hidden))}"
-        f"-{res.policy.n_actions} LIF, T = {cfg.T}, τ = {cfg.tau}: {res.n_params} parameters "
-        f"(teacher {res.teacher_params}, {res.teacher_params / res.n_params:.0f}x fewer)"
-    )
-    print(
-        f"{res.epochs} epochs, {res.env_steps} env steps, {res.wall_s:.1f} s; "
-        f"agreement with teacher {last.get('agreement', float('nan')):.3f}; "
-        f"greedy return {res.final_return:.1f} over {len(res.final_returns)} episodes; "
-        f"reached {cfg.target_return:g} at epoch {res.epochs_to_target}"
-    )
-    print(f"wrote {Path(args.out) / STUDENT_FILE}, {Path(args.out) / METRICS_FILE}")
-    return 0

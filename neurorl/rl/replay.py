@@ -1,6 +1,7 @@
 """Uniform experience replay: a preallocated numpy ring buffer of transitions (s, a, r, s', term).
 
-Shared by the DQN teacher (:mod:`neurorl.dqn`) and the spiking DQN (:mod:`neurorl.spiking_dqn`);
+Shared by the DQN teacher (:mod:`neurorl.algos.dqn`) and the spiking DQN
+(:mod:`neurorl.algos.spiking_dqn`);
 its state is plain arrays, so training resumes from a checkpoint without pickle.
 """
 

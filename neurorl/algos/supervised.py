@@ -21,13 +21,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from neurorl import models
+from neurorl.ann.optim import Adam, clip_grad_norm
+from neurorl.coding import constant_current
 from neurorl.network import Network
-from neurorl.optim import Adam, clip_grad_norm
 
 __all__ = [
     "SupervisedConfig",
     "build_classifier",
-    "encode",
     "logits",
     "make_moons",
     "softmax_cross_entropy",
@@ -63,11 +63,6 @@ def make_moons(n: int, noise: float = 0.1, seed: int = 0) -> tuple[np.ndarray, n
     points = np.stack([x, y], 1) + rng.normal(0, noise, (n, 2))
     points = (points - np.array([0.5, 0.25])) / np.array([0.87, 0.5])
     return points, labels
-
-
-def encode(x: np.ndarray, T: int, scale: float = 1.0) -> np.ndarray:
-    """Analog current coding: (B, n) -> (T, B, n), ``scale * x`` every step."""
-    return np.broadcast_to(scale * x, (T, *x.shape)).copy()
 
 
 def build_classifier(n_in: int, n_classes: int, cfg: SupervisedConfig) -> Network:
@@ -119,7 +114,7 @@ def train_classifier(
     bar = tqdm(range(cfg.steps), desc="train", disable=not progress, unit="step")
     for step in bar:
         idx = rng.integers(0, len(x), cfg.batch)
-        out, cache = kernel.forward(encode(x[idx], cfg.T, cfg.input_scale))
+        out, cache = kernel.forward(constant_current(x[idx], cfg.T, cfg.input_scale))
         z = logits(out)
         loss, dz = softmax_cross_entropy(z, labels[idx])
         if not np.isfinite(loss):
