@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench bench-env figures figures-quick lint clean
+.PHONY: demo test bench bench-env grsn-env figures figures-quick lint clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,3 +45,14 @@ $(BENCH_VENV)/.installed-stamp: setup.cfg pyproject.toml
 	touch $@
 
 bench-env: $(BENCH_VENV)/.installed-stamp
+
+# The GRSN authors' PyTorch code (old gym, SpikingJelly 0.0.0.0.14), measured by
+# benchmarks/bench_tap.py, gets an environment of its own.  torch is the CPU wheel; spikingjelly
+# without its deps (it asks for torchvision, never used); gym 0.26 needs numpy < 2.
+GRSN_VENV ?= .venv-grsn
+grsn-env:
+	$(PYTHON) -m venv $(GRSN_VENV)
+	$(GRSN_VENV)/bin/pip install -q torch==2.13.0
+	$(GRSN_VENV)/bin/pip install -q --no-deps spikingjelly==0.0.0.0.14
+	$(GRSN_VENV)/bin/pip install -q gym==0.26.2 ruamel.yaml python-dateutil tensorboardX pycolab \
+		tqdm seaborn "numpy<2" "pandas<2.3" "scikit-learn<1.6" "scipy<1.14" "matplotlib<3.10"

@@ -44,10 +44,27 @@ class Network:
     Args:
         dt: simulation time step in milliseconds.
         seed: seed of the generator that initialises weights.
+        schedule: the order of work within a time step, the same in the kernel and in Brian2:
+            ``"brian2"`` (Brian2's default slots: every group's summed variables and state
+            update, then every threshold, every ``on_pre`` effect, every reset; a spike reaches
+            the next layer's threshold one step later and a summed variable reads the previous
+            step) or ``"aligned"`` (the temporal alignment paradigm of GRSN: layer after layer
+            in topological order, each doing summed variables, state update, the ``on_pre``
+            effects of its inputs' spikes of this step, threshold and reset, so an observation
+            crosses the whole network within the step it arrives in; in Brian2 this is one slot
+            with an explicit ``order`` per object, see :meth:`to_brian2`).
     """
 
-    def __init__(self, dt: float = 1.0, seed: int = 0) -> None:
+    SCHEDULES = ("brian2", "aligned")
+
+    def __init__(self, dt: float = 1.0, seed: int = 0, schedule: str = "brian2") -> None:
+        if not dt > 0:
+            raise NetworkError(f"dt must be a positive number of milliseconds, got {dt}")
+        if schedule not in self.SCHEDULES:
+            choices = " or ".join(self.SCHEDULES)
+            raise NetworkError(f"unknown schedule {schedule!r}; choose {choices}")
         self.dt = float(dt)
+        self.schedule = schedule
         self.rng = np.random.default_rng(seed)
         self.layers: dict[str, Layer] = {}
         self.connections: list[Connection] = []
@@ -252,7 +269,7 @@ class Network:
         network as it is. The copy's weight generator continues from this one's state.
         """
         new = Network.__new__(Network)
-        new.dt = self.dt
+        new.dt, new.schedule = self.dt, self.schedule
         new.rng = np.random.Generator(type(self.rng.bit_generator)())
         new.rng.bit_generator.state = self.rng.bit_generator.state
         new.layers = dict(self.layers)
@@ -303,6 +320,8 @@ class Network:
                 arrays[f"mask/{c.name}"] = c.mask
             connections.append(entry)
         spec = {"dt": self.dt, "layers": layers, "connections": connections}
+        if self.schedule != "brian2":  # files without the key are Brian2's schedule
+            spec["schedule"] = self.schedule
         return checkpoint.save(
             path, arrays, {**(meta or {}), "kind": "neurorl.Network", "network": spec}
         )
@@ -321,7 +340,7 @@ class Network:
         spec = meta.get("network")
         if meta.get("kind") != "neurorl.Network" or spec is None:
             raise ValueError(f"{path}: holds no neurorl Network (kind {meta.get('kind')!r})")
-        net = cls(dt=float(spec["dt"]))
+        net = cls(dt=float(spec["dt"]), schedule=spec.get("schedule", "brian2"))
         for entry in spec["layers"]:
             if "model" not in entry:
                 net.input(int(entry["size"]), name=entry["name"])
@@ -460,8 +479,60 @@ class Network:
             weights = conn.dense(np.asarray(self.params[conn.key], dtype=float))
             syn.w_ = np.tile(weights[i, j], copies)
             synapses[conn.name] = syn
+        if self.schedule == "aligned":
+            self._align(groups, synapses)
         net = brian2.Network(*groups.values(), *synapses.values())
         return Brian2Network(self, groups, synapses, net, copies)
+
+    def topological_order(self) -> list[Layer]:
+        """Neuron layers so that every non-recurrent connection goes forward; a cycle between
+        layers is a :class:`NetworkError` (recurrence of a layer onto itself is allowed)."""
+        layers = self.neuron_layers
+        deps = {
+            la.name: {
+                c.pre.name
+                for c in self.connections
+                if c.post is la and not c.recurrent and not c.pre.is_input
+            }
+            for la in layers
+        }
+        order: list[Layer] = []
+        done: set[str] = set()
+        while len(order) < len(layers):
+            ready = [la for la in layers if la.name not in done and deps[la.name] <= done]
+            if not ready:
+                stuck = sorted(n for n in deps if n not in done)
+                raise NetworkError(
+                    f"connections form a cycle between layers {', '.join(stuck)}; the kernel "
+                    "supports feed-forward connections and recurrence of a layer onto itself"
+                )
+            for la in ready:
+                order.append(la)
+                done.add(la.name)
+        return order
+
+    def _align(self, groups: dict, synapses: dict) -> None:
+        """The aligned schedule in Brian2: every code object of a step in the ``groups`` slot,
+        ordered layer by layer (inputs first, then :meth:`topological_order`): the summed
+        variables into the layer, its state update, the ``on_pre`` pathways into it (its
+        inputs' spikes of this step are in their spike spaces by then), its threshold, its
+        reset. Inputs written at ``start`` (batch replay, closed loop) come before all."""
+        rank = {la.name: 0 for la in self.inputs}
+        rank.update({la.name: k + 1 for k, la in enumerate(self.topological_order())})
+        for name, group in groups.items():
+            base = 10 * rank[name]
+            if name in self.layers and not self.layers[name].is_input:
+                group.state_updater.when, group.state_updater.order = "groups", base + 2
+            for runner, offset in ((group.thresholder, 4), (group.resetter, 5)):
+                for obj in runner.values():
+                    obj.when, obj.order = "groups", base + offset
+        for conn in self.connections:
+            syn, base = synapses[conn.name], 10 * rank[conn.post.name]
+            for updater in syn.summed_updaters.values():
+                updater.when, updater.order = "groups", base + 1
+            pathway = getattr(syn, "pre", None)  # the on_pre pathway of an event connection
+            if pathway is not None:
+                pathway.when, pathway.order = "groups", base + 3
 
     def read_brian2(self, objs: Brian2Network) -> None:
         """Copy weights and learnable parameters of copy 0 of ``objs`` back into ``params``."""

@@ -4,13 +4,17 @@ Within one time step Brian2 runs, for every group, the slots ``groups`` (summed 
 the state update), ``thresholds``, ``synapses`` (``on_pre`` effects of this step's spikes) and
 ``resets``. The kernel runs the same sequence with the step functions that
 :mod:`neurorl.kernel.codegen` derives from Brian2's own code, so that with the same weights,
-inputs and dt (float64) spike trains are identical and state variables agree to ~1e-12.
+inputs and dt (float64) spike trains are identical and state variables agree to ~1e-12. A
+network with ``schedule="aligned"`` (the temporal alignment paradigm) runs each layer's whole
+step before the next layer's, so an input crosses every layer within one step
+(:mod:`neurorl.kernel.loops`); :meth:`Network.to_brian2` gives Brian2 the same schedule.
 
 Layers are processed one after the other in topological order, each over all T steps; weight
 products between layers are then single matrix products over (T*B) rows. This is exact because a
 layer at step k only reads other layers' spikes of step k (event coupling) or their state at the
-end of step k-1 (summed coupling). Self-recurrent connections are applied inside the time loop.
-Backward is BPTT over the whole sequence in reverse topological order.
+end of step k-1 (summed coupling; step k under the aligned schedule). Self-recurrent
+connections are applied inside the time loop. Backward is BPTT over the whole sequence in
+reverse topological order.
 
 Shapes: inputs (T, B, n_in); outputs, states and spikes (T, B, n); weights (n_pre, n_post).
 """
@@ -122,7 +126,16 @@ class Kernel:
         self.surrogate = get_surrogate(surrogate, width)
         self.detach_reset = detach_reset
         self.smooth = smooth
-        self.order = _topological_order(net)
+        self.order = net.topological_order()
+        self.aligned = net.schedule == "aligned"
+        if self.aligned:
+            for c in net.connections:
+                if c.recurrent and c.coupling == "event":
+                    raise NetworkError(
+                        f"{c.name}: a recurrent event connection has no place in the aligned "
+                        "schedule; connect the layer's output to a summed variable instead "
+                        "(as GRSN's gates are)"
+                    )
         self.compiled: dict[str, CompiledModel] = {
             la.name: compile_model(la.model) for la in self.order
         }
@@ -219,14 +232,16 @@ class Kernel:
         """What ``conn`` transmits per step (T, B, n_pre).
 
         Event coupling: input values or spikes of this step; summed coupling: the presynaptic
-        output variable at the end of the previous step (input values: this step's).
+        output variable at the end of the previous step (aligned schedule: of this step; input
+        values: this step's).
         """
         if conn.pre.is_input:
             return inputs[conn.pre.name]
         trace = traces[conn.pre.name]
         if conn.coupling == "event":
             return trace.spikes
-        return trace.end_values(conn.pre.out_variable)[:-1]
+        ends = trace.end_values(conn.pre.out_variable)
+        return ends[1:] if self.aligned else ends[:-1]
 
     def _external_drive(self, layer, inputs, traces, T, B):
         event_in: dict[str, np.ndarray] = {}
@@ -278,6 +293,7 @@ class Kernel:
             detach_reset=self.detach_reset,
             g_ends=tuple(g_ends),
             g_spike_ext=g_spike_ext,
+            aligned=self.aligned,
         )
 
     def _recurrent(self, layer: Layer, coupling: str) -> list[np.ndarray]:
@@ -376,7 +392,9 @@ class Kernel:
                     acc = g_ends[conn.pre.name].setdefault(
                         conn.pre.out_variable, np.zeros((T + 1, *g_pre.shape[1:]), self.dtype)
                     )
-                    acc[:-1] += g_pre
+                    # the presynaptic state read: at the end of this step (aligned) or of the
+                    # previous one (brian2)
+                    acc[slice(1, None) if self.aligned else slice(None, -1)] += g_pre
         return grads
 
     def _layer_backward(self, layer, cache, g_spike_ext, g_ends_ext, grads, T, B):
@@ -441,30 +459,3 @@ def _active_columns(pre: np.ndarray, conn) -> np.ndarray | None:
         return None
     active = np.flatnonzero(pre.any(axis=0))
     return active if len(active) < pre.shape[1] // 2 else None
-
-
-def _topological_order(net: Network) -> list[Layer]:
-    """Neuron layers so that every non-recurrent connection goes forward; cycles are an error."""
-    layers = net.neuron_layers
-    deps = {
-        la.name: {
-            c.pre.name
-            for c in net.connections
-            if c.post is la and not c.recurrent and not c.pre.is_input
-        }
-        for la in layers
-    }
-    order: list[Layer] = []
-    done: set[str] = set()
-    while len(order) < len(layers):
-        ready = [la for la in layers if la.name not in done and deps[la.name] <= done]
-        if not ready:
-            stuck = sorted(n for n in deps if n not in done)
-            raise NetworkError(
-                f"connections form a cycle between layers {', '.join(stuck)}; the kernel supports "
-                "feed-forward connections and recurrence of a layer onto itself"
-            )
-        for la in ready:
-            order.append(la)
-            done.add(la.name)
-    return order

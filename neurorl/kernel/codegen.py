@@ -16,7 +16,10 @@ with Brian2's sympy tools, and emits Python source for:
   reset (``r(s)`` where it fired, ``s`` elsewhere, no rounding) and cheaper than ``np.where``;
   for a smooth spike it is the blend that ``reset_vjp`` differentiates;
 * ``reset_vjp(*g_e, spike, *state, *params) -> (g_state, g_spike, g_learnable)``, the VJP of the
-  blend ``e = s + spike*(r(s) - s)``.
+  blend ``e = s + spike*(r(s) - s)``;
+* ``threshold(*state, *params) -> (fired, h)`` and ``threshold_vjp(g_spike, sg, *state,
+  *params) -> (g_state, g_learnable)``: the threshold alone, on any state (the aligned schedule
+  tests it after this step's synaptic effects, see :mod:`neurorl.kernel.loops`).
 
 Jacobians come from ``sympy.diff``; structurally zero terms are ``None`` so callers skip them.
 Compilation is cached per model, so building a kernel for a known model costs microseconds.
@@ -80,6 +83,9 @@ class CompiledModel:
     reset_vjp: object | None
     reset_vjp_nonzero: tuple[tuple[bool, ...], ...]
     source: str
+    threshold: object | None = None
+    threshold_vjp: object | None = None
+    threshold_vjp_nonzero: tuple[tuple[bool, ...], ...] = ()
 
 
 def compile_model(model: NeuronModel) -> CompiledModel:
@@ -147,10 +153,14 @@ def _compile(equations, method, threshold, reset, params, learnable, name) -> Co
         rhs = _substitute(str_to_sympy(rhs), subexpressions)
         _check_symbols([lhs, rhs], known - {"t"}, name, "threshold")
         h = lhs - rhs if op in (">", ">=") else rhs - lhs
+        g_spike, sg = sympy.Symbol("_g_spike", real=True), sympy.Symbol("_sg", real=True)
+        targs = [*state, *params]
+        out.threshold("threshold", targs, lhs, rhs, op, h)
+        out.vjp("threshold_vjp", ["_g_spike", "_sg", *targs], [g_spike * sg], [h],
+                [s_state, s_learn])
         lhs, rhs, h = (e.xreplace(as_updated) for e in (lhs, rhs, h))
         out.advance("advance", args, s_updated, new_exprs, lhs, rhs, op, h)
         # d loss / d updated = given gradient + (g_spike * sg) * dh/d updated
-        g_spike, sg = sympy.Symbol("_g_spike", real=True), sympy.Symbol("_sg", real=True)
         g_u = [
             g + g_spike * sg * sympy.diff(h, u) for g, u in zip(g_updated, s_updated, strict=True)
         ]
@@ -200,6 +210,9 @@ def _compile(equations, method, threshold, reset, params, learnable, name) -> Co
         reset_vjp=namespace.get("reset_vjp"),
         reset_vjp_nonzero=out.nonzero.get("reset_vjp", ()),
         source=out.source,
+        threshold=namespace.get("threshold"),
+        threshold_vjp=namespace.get("threshold_vjp"),
+        threshold_vjp_nonzero=out.nonzero.get("threshold_vjp", ()),
     )
 
 
@@ -366,6 +379,13 @@ class _Emitter:
         lines += self._body(new_exprs, [str(u) for u in updated], prefix="_x")
         lines += self._body([lhs, rhs, h], ["_l", "_r", "_h"], prefix="_y")
         lines.append(f"    return ({', '.join(str(u) for u in updated)}, (_l {op} _r), _h)")
+        self.chunks.append("\n".join(lines))
+
+    def threshold(self, fname, args, lhs, rhs, op, h) -> None:
+        """The threshold condition and ``h`` on the given state."""
+        lines = [f"def {fname}({', '.join(args)}):"]
+        lines += self._body([lhs, rhs, h], ["_l", "_r", "_h"], prefix="_y")
+        lines.append(f"    return ((_l {op} _r), _h)")
         self.chunks.append("\n".join(lines))
 
     def vjp(self, fname, args, cotangents, outputs, groups, extra=None) -> None:

@@ -7,8 +7,18 @@ much as the arithmetic. :func:`layer_loops` therefore writes, once per model and
 every connection a fixed line, around the model's compiled ``advance``/``reset``/``retreat``
 functions (:mod:`neurorl.kernel.codegen`).
 
-Within a step the forward loop follows Brian2's schedule: summed variables, state update,
-threshold, synaptic effects of this step's spikes (``on_pre``), reset.
+Within a step the forward loop follows the network's schedule (:attr:`Network.schedule`):
+
+* ``"brian2"`` (Brian2's default): summed variables, state update, threshold, synaptic effects
+  of this step's spikes (``on_pre``), reset. An event reaches the next layer's threshold one
+  step later, and a summed variable reads the presynaptic state of the previous step.
+* ``"aligned"`` (the temporal alignment paradigm, one simulation step per environment step):
+  layer by layer in topological order, summed variables (reading the presynaptic layers' state
+  at the end of *this* step, the layer's own at the end of the previous one), state update,
+  synaptic effects of the presynaptic layers' spikes of this step, threshold, reset. An input
+  crosses every layer within the step it arrives in; input spikes are added before the
+  threshold test, as in STBP. Recurrent event connections are not allowed there (a layer's own
+  spikes of the previous step reach it through a summed connection, as GRSN's gates do).
 """
 
 from __future__ import annotations
@@ -46,6 +56,7 @@ class LayerPlan:
     detach_reset: bool = False
     g_ends: tuple[str, ...] = ()
     g_spike_ext: bool = False
+    aligned: bool = False
 
 
 def layer_loops(plan: LayerPlan):
@@ -65,6 +76,8 @@ def _compile(plan: LayerPlan):
         "reset": cm.reset,
         "reset_vjp": cm.reset_vjp,
         "retreat": cm.retreat,
+        "threshold": cm.threshold,
+        "threshold_vjp": cm.threshold_vjp,
     }
     exec(compile(source, "<neurorl layer loop>", "exec"), namespace)  # noqa: S102
     return namespace["forward"], namespace.get("backward")
@@ -120,7 +133,7 @@ def _forward_source(plan: LayerPlan) -> str:
     if plan.for_backward:
         body += [f"upd_{v}.append(u_{v})" for v in cm.state]
     after = {v: f"u_{v}" for v in cm.state}  # state after the synaptic effects
-    if cm.spiking:
+    if cm.spiking and not plan.aligned:
         body.append("spike = prim(h)" if plan.smooth else "spike = fired.astype(dtype)")
         body += ["spikes.append(spike)", "hs.append(h)"]
     for v in plan.event_vars:
@@ -132,6 +145,10 @@ def _forward_source(plan: LayerPlan) -> str:
         after[v] = f"w_{v}"
         if plan.for_backward:
             body.append(f"pre_{v}.append(w_{v})")
+    if cm.spiking and plan.aligned:  # the threshold sees this step's synaptic effects
+        body.append(f"fired, h = threshold({', '.join([*(after[v] for v in cm.state), *P])})")
+        body.append("spike = prim(h)" if plan.smooth else "spike = fired.astype(dtype)")
+        body += ["spikes.append(spike)", "hs.append(h)"]
     final = dict(after)
     if cm.spiking and cm.reset_vars:
         body.append("keep = 1 - spike")
@@ -214,6 +231,20 @@ def _backward_source(plan: LayerPlan) -> str:
             for i, nonzero in enumerate(rv_nonzero["learn"]):
                 if nonzero:
                     body.append(f"gl{i} += rl{i}")
+        if plan.aligned:  # the threshold on the state after the synaptic effects
+            t_state, t_learn = cm.threshold_vjp_nonzero
+            body.append(
+                f"{_tuple(f'gt_{v}' for v in cm.state)}, "
+                f"{_tuple(f'gtl{i}' for i in range(len(cm.learnable)))} = "
+                f"threshold_vjp(g_spike, sg[k], {', '.join([*after, *P])})"
+            )
+            for v, nonzero in zip(cm.state, t_state, strict=True):
+                if nonzero:
+                    body.append(f"gt2_{v} = {gw[v]} + gt_{v}")
+                    gw[v] = f"gt2_{v}"
+            for i, nonzero in enumerate(t_learn):
+                if nonzero:
+                    body.append(f"gl{i} += gtl{i}")
         for v in plan.event_vars:
             body.append(f"gev_{v}[k] = {gw[v]}")
         for i, v in enumerate(plan.rec_event):
@@ -222,7 +253,7 @@ def _backward_source(plan: LayerPlan) -> str:
         args = ", ".join(
             [
                 *(gw[v] for v in cm.state),
-                "g_spike",
+                "zeros" if plan.aligned else "g_spike",
                 "sg[k]",
                 *(f"upd_{v}[k]" for v in cm.state),
                 *(f"ends_{v}[k]" for v in cm.state),

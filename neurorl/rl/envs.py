@@ -8,6 +8,13 @@
 * ``make_env("ALE/Breakout-v5")`` or ``"BreakoutNoFrameskip-v4"`` — Atari through ale-py with the
   standard DQN preprocessing (no-op starts ≤ 30, frame skip 4 with max-pooling, 84×84 grey,
   4-frame stack): (4, 84, 84) uint8 observations.
+* ``make_env("CartPole-P")`` (also CartPole-V, Pendulum-P/V, LunarLander-P/V with box2d; the
+  GRSN authors' ``"CartPole-P-v0"`` spelling is accepted) — the POMDP tasks of pomdp-baselines
+  with positions or velocities only (:mod:`neurorl.rl.pomdp`, registered with gymnasium on
+  import of this module).
+* ``make_env("popgym-RepeatPreviousEasy-v0")`` (any ``popgym-`` id, with popgym installed) —
+  observations flattened to a float32 Box (Discrete, MultiDiscrete and Tuple ones one-hot);
+  ids with a MultiDiscrete action space (Battleship, MineSweeper) are refused.
 
 :class:`SeededVectorEnv` steps ``n`` copies in lockstep with same-step autoreset. Every episode is
 reset with a seed drawn from the vector env's own numpy Generator, so the whole state of the
@@ -27,6 +34,9 @@ from gymnasium import spaces
 
 from neurorl import optional
 from neurorl.optional import OptionalDependencyError
+from neurorl.rl import pomdp
+
+pomdp.register_envs()
 
 MINATAR_GAMES = ("asterix", "breakout", "freeway", "seaquest", "space_invaders")
 INSTALL_HINT = "pip install 'neurorl[envs]'"
@@ -127,6 +137,29 @@ def make_atari(name: str, frame_stack: int = 4, **options: Any) -> gym.Env:
 
 
 # --------------------------------------------------------------------------------------------
+# popgym
+# --------------------------------------------------------------------------------------------
+def make_popgym(name: str, **options: Any) -> gym.Env:
+    """popgym environment ``name`` (``"popgym-...-v0"``) with a flat float32 Box observation.
+
+    Discrete observations become one-hot vectors, MultiDiscrete and Tuple ones concatenated
+    one-hots, Box ones stay as they are (float32). Raises ``ValueError`` for a MultiDiscrete
+    action space, which the agents here cannot act in.
+    """
+    require("popgym", f"popgym environment {name!r}", "pip install popgym")  # registers its ids
+    try:
+        env = gym.make(name, **options)
+    except gym.error.Error as err:
+        raise ValueError(f"unknown environment {name!r}: {err}") from err
+    if isinstance(env.action_space, spaces.MultiDiscrete):
+        env.close()
+        raise ValueError(f"popgym environment {name!r} has a {env.action_space} action space; "
+                         "neurorl's agents need a Discrete (or Box) one")
+    env = gym.wrappers.FlattenObservation(env)
+    return gym.wrappers.DtypeObservation(env, np.float32)
+
+
+# --------------------------------------------------------------------------------------------
 # the factory
 # --------------------------------------------------------------------------------------------
 def make_env(name: str, **options: Any) -> gym.Env:
@@ -139,6 +172,10 @@ def make_env(name: str, **options: Any) -> gym.Env:
         return MinAtarEnv(_minatar_game(name), **options)
     if _is_atari(name):
         return make_atari(name, **options)
+    if name.startswith("popgym-"):
+        return make_popgym(name, **options)
+    pomdp.register_envs()  # idempotent; in case the registry was reset
+    name = pomdp.AUTHOR_IDS.get(name, name)
     try:
         return gym.make(name, **options)
     except gym.error.DependencyNotInstalled as err:

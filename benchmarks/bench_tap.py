@@ -1,0 +1,364 @@
+"""One recurrent SAC-discrete update: neurorl against the GRSN authors' PyTorch code, on the CPU.
+
+What is measured: the wall time of ONE full SAC-discrete update on a batch of 32 sequences of 64
+steps (hidden size 128), i.e. the authors' ``agent.update(batch)``: critic loss and Adam step
+(target policy and target critic over the sequence, both critics), actor loss and Adam step,
+automatic entropy (alpha) step, soft target update. Two memory encoders:
+
+* ``RecurrentLIF`` -- the GRSN neuron with TAP (``grsn/policies/rlifs/RecurrentLIF.py``), built as
+  ``experiments/train.py --env CartPole-V-v0 --model_type snn --snn_type RecurrentLIF --algo sacd``
+  builds it (``ModelFreeOffPolicy_Separate_SNN``);
+* ``gru`` -- ``experiments/train.py --env CartPole-V-v0 --model_type rnn --encoder gru --algo sacd``
+  (``ModelFreeOffPolicy_Separate_RNN`` over ``torch.nn.GRU``).
+
+Both take every network and optimiser setting from the authors' ``configs/pomdp/cartpole/v/rnn.yml``
+(the file train.py picks for CartPole-V): ``batch_size: 32``, ``sampled_seq_len: 64``,
+``rnn_hidden_size: 128``, embeddings 8 (action) / 32 (observation) / 8 (reward), ``dqn_layers`` and
+``policy_layers`` ``[128, 128]``, ``lr: 0.0003``, ``gamma: 0.9``, ``tau: 0.005``, ``sacd``:
+automatic entropy tuning, ``target_entropy: 0.7``, ``alpha_lr: 0.0003``; one recurrent layer
+(train.py's default). The dimensions come from their registered ``CartPole-V-v0`` (velocities
+only: observation 2, 2 actions, 200 steps). The batch comes from their ``SeqReplayBuffer`` filled
+with random 200-step episodes, sampled with ``random_episodes(32)`` and converted with
+``ptu.np_to_pytorch_batch`` exactly as train.py's ``update`` does: obs, act, rew, term, obs2, mask
+as (64, 32, dim) float tensors. Batches are sampled before the clock starts; each timed call is one
+``agent.update(batch)``.
+
+The peer runs in fresh subprocesses under ``.venv-grsn`` (torch CPU), one per (encoder, torch
+thread count, round), ``torch.set_num_threads(1 or 2)``; a few warm-up calls, then the timed ones.
+The machine has 2 cores shared with other work, so measurements alternate: each round visits every
+(encoder, threads) block and every neurorl encoder, and odd rounds run the blocks in reverse
+order. Reported: median, min and max over all timed calls of all rounds, and the spread of the
+per-round medians. The peer's "ms" in the final table is its faster thread count.
+
+Run (from the repository root)::
+
+    .venv/bin/python benchmarks/bench_tap.py                    # both sides, 3 rounds x 10 calls
+    .venv/bin/python benchmarks/bench_tap.py --only peer --rounds 5 --repeats 20
+    .venv/bin/python benchmarks/bench_tap.py --peer-src /tmp/grsn-bench/grsn-snn --out runs/tap.json
+
+``.venv/bin/python`` drives both: the neurorl side in-process (``neurorl_update_ms``), the peer side
+through ``.venv-grsn/bin/python`` (``--peer-python`` to change it). Without ``--peer-src`` the
+authors' snapshot ``../shared/peers/grsn-snn-ce7ecdd.tar.gz`` is unpacked into a temporary folder
+and patched there (below). This file imports only the standard library at module level, so the
+same file serves as the peer worker under .venv-grsn.
+
+Install of .venv-grsn (``make grsn-env`` does exactly this)::
+
+    python3 -m venv .venv-grsn
+    .venv-grsn/bin/pip install torch==2.13.0       # the CPU wheel on disk; never a CUDA download
+    .venv-grsn/bin/pip install --no-deps spikingjelly==0.0.0.0.14   # it asks for torchvision,
+                                                                      # never used
+    .venv-grsn/bin/pip install gym==0.26.2 ruamel.yaml python-dateutil tensorboardX pycolab tqdm \\
+        seaborn "numpy<2" "pandas<2.3" "scikit-learn<1.6" "scipy<1.14" "matplotlib<3.10"
+
+(gym 0.26 needs numpy < 2; sklearn, seaborn, pycolab and tensorboardX are imported
+unconditionally by their package.)
+
+Changed in the peer's scratch copy, nothing else: ``grsn/utils/logger.py`` imports ``Set`` from
+``collections``, which Python >= 3.10 removed (it lives in ``collections.abc`` only); the line
+``from collections import OrderedDict, Set`` becomes ``from collections import OrderedDict`` plus
+``from collections.abc import Set``. The update code, the networks and the buffer are run as they
+are. The snapshot is read-only source: it is never committed and neurorl never imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PEER_TARBALL = ROOT.parent / "shared" / "peers" / "grsn-snn-ce7ecdd.tar.gz"
+PEER_PYTHON = ROOT / ".venv-grsn" / "bin" / "python"
+PEER_CONFIG = "configs/pomdp/cartpole/v/rnn.yml"  # what train.py picks for CartPole-V-v0
+PEER_ENV = "CartPole-V-v0"
+ENCODERS = ("RecurrentLIF", "gru")
+# the train.py command line each encoder stands for
+PEER_ARGS = {
+    "RecurrentLIF": "--env CartPole-V-v0 --model_type snn --snn_type RecurrentLIF --algo sacd",
+    "gru": "--env CartPole-V-v0 --model_type rnn --encoder gru --algo sacd",
+}
+# the shapes both sides use (the authors' config values; obs/actions of their CartPole-V)
+SHAPES = dict(batch_size=32, seq_len=64, hidden=128, obs_dim=2, n_actions=2)
+RESULT_TAG = "BENCH_TAP_RESULT "
+LOGGER_OLD = "from collections import OrderedDict, Set\n"
+LOGGER_NEW = ("from collections import OrderedDict\n"
+              "from collections.abc import Set  # bench_tap: Python >= 3.10\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# neurorl side (in-process, .venv)
+# ---------------------------------------------------------------------------------------------
+
+def neurorl_update_ms(encoder: str, repeats: int) -> list[float]:
+    """ms per update of neurorl's recurrent SAC-discrete, ``repeats`` timed calls after warm-up.
+
+    ``encoder`` is ``"RecurrentLIF"`` (GRSN with TAP) or ``"gru"``; shapes as ``SHAPES`` (batch 32
+    sequences x 64 steps, hidden 128, observation 2, 2 actions) and the authors' config values in
+    the module docstring.
+    """
+    raise NotImplementedError("neurorl's recurrent SAC-discrete lands with neurorl.algos.sacd")
+
+
+# ---------------------------------------------------------------------------------------------
+# peer side: the GRSN authors' code, in a subprocess under .venv-grsn
+# ---------------------------------------------------------------------------------------------
+
+def peer_worker(src: str, encoder: str, threads: int, warmup: int, repeats: int,
+                seed: int) -> dict:
+    """Build the authors' agent as train.py does and time ``agent.update(batch)``."""
+    os.chdir(src)
+    sys.path.insert(0, src)
+    import grsn.torchkit.pytorch_utils as ptu
+    import gym
+    import numpy as np
+    import torch
+    from grsn import Policy_RNN, Policy_SNN
+    from grsn.buffers import SeqReplayBuffer
+    from grsn.utils import system
+    from ruamel.yaml import YAML
+
+    torch.set_num_threads(threads)
+    ptu.set_gpu_mode(False)  # train.py: torch.cuda.is_available() and --cuda >= 0; CPU here
+    system.reproduce(seed)
+    import grsn.envs.pomdp  # noqa: F401  (registers CartPole-V-v0)
+
+    env = gym.make(PEER_ENV)
+    max_trajectory_len = env._max_episode_steps
+    assert env.action_space.__class__.__name__ == "Discrete"
+    act_dim = env.action_space.n
+    obs_dim = env.observation_space.shape[0]
+    algo = "sacd"  # train.py forces sacd for discrete actions
+
+    v = YAML().load(open(PEER_CONFIG))
+    t, p = v["train"], v["policy"]
+    common = dict(
+        obs_dim=obs_dim, action_dim=act_dim, algo_name=algo,
+        action_embedding_size=p["action_embedding_size"],
+        observ_embedding_size=p["observ_embedding_size"],
+        reward_embedding_size=p["reward_embedding_size"],
+        rnn_hidden_size=p["rnn_hidden_size"], dqn_layers=p["dqn_layers"],
+        policy_layers=p["policy_layers"], lr=p["lr"], gamma=p["gamma"], tau=p["tau"],
+        image_encoder_fn=lambda: None, kwargs=p[algo],
+    )
+    if encoder == "RecurrentLIF":
+        agent = Policy_SNN(snn_type="RecurrentLIF", **common).to(ptu.device)
+    elif encoder == "gru":
+        agent = Policy_RNN(encoder="gru", **common).to(ptu.device)
+    else:
+        raise ValueError(encoder)
+    batch_size, seq_len = t["batch_size"], t["sampled_seq_len"]
+    buf = SeqReplayBuffer(max_replay_buffer_size=int(t["buffer_size"]), observation_dim=obs_dim,
+                          action_dim=1, sampled_seq_len=seq_len,
+                          sample_weight_baseline=t["sample_weight_baseline"])
+    # random full-length episodes (timeouts: term 0), as collect_rollouts would store them
+    rng = np.random.default_rng(seed)
+    n_ep, L = 20, max_trajectory_len
+    for _ in range(n_ep):
+        obs = rng.standard_normal((L + 1, obs_dim)).astype(np.float32)
+        buf.add_episode(observations=obs[:-1],
+                        actions=rng.integers(0, act_dim, (L, 1)).astype(np.float32),
+                        rewards=np.ones((L, 1), np.float32),
+                        terminals=np.zeros((L, 1), bool), next_observations=obs[1:])
+    batches = [ptu.np_to_pytorch_batch(buf.random_episodes(batch_size))
+               for _ in range(warmup + repeats)]
+    b0 = batches[0]
+    shapes = {k: list(x.shape) for k, x in b0.items()}
+    for k in ("obs", "obs2"):
+        assert tuple(b0[k].shape) == (seq_len, batch_size, obs_dim), (k, b0[k].shape)
+    for k in ("act", "rew", "term", "mask"):
+        assert tuple(b0[k].shape) == (seq_len, batch_size, 1), (k, b0[k].shape)
+
+    for b in batches[:warmup]:
+        agent.update(b)
+    ms, cpu_ms = [], []
+    load0 = os.getloadavg()[0]
+    for b in batches[warmup:]:
+        c0, t0 = time.process_time(), time.perf_counter()
+        out = agent.update(b)  # ends in .item() calls: synchronous
+        ms.append((time.perf_counter() - t0) * 1e3)
+        cpu_ms.append((time.process_time() - c0) * 1e3)
+    from importlib.metadata import version
+
+    return {
+        "encoder": encoder, "threads": threads, "torch_threads": torch.get_num_threads(),
+        "ms": ms, "cpu_ms": cpu_ms, "loadavg": [load0, os.getloadavg()[0]],
+        "last_losses": {k: float(x) for k, x in out.items()},
+        "agent_class": type(agent).__name__, "rnn_class": type(agent.critic.rnn).__name__,
+        "n_params": sum(x.numel() for x in agent.parameters()),
+        "obs_dim": obs_dim, "act_dim": act_dim, "batch_shapes": shapes,
+        "config": {"batch_size": batch_size, "sampled_seq_len": seq_len,
+                   "rnn_hidden_size": p["rnn_hidden_size"], "dqn_layers": list(p["dqn_layers"]),
+                   "policy_layers": list(p["policy_layers"]), "lr": p["lr"],
+                   "gamma": p["gamma"], "tau": p["tau"],
+                   "embeddings": [p["action_embedding_size"], p["observ_embedding_size"],
+                                  p["reward_embedding_size"]],
+                   "sacd": {k: p[algo][k] for k in p[algo]}},
+        "versions": {"torch": torch.__version__, "spikingjelly": version("spikingjelly"),
+                     "numpy": np.__version__, "gym": gym.__version__,
+                     "python": sys.version.split()[0]},
+    }
+
+
+def prepare_peer_src(peer_src: str | None, scratch: Path) -> Path:
+    """The authors' folder with logger.py patched; the given folder itself is never modified."""
+    if peer_src is None:
+        with tarfile.open(PEER_TARBALL) as tf:
+            tf.extractall(scratch, filter="data")
+        src = scratch / "grsn-snn"
+    else:
+        src = Path(peer_src).resolve()
+    logger = src / "grsn" / "utils" / "logger.py"
+    text = logger.read_text()
+    if LOGGER_OLD in text:
+        if peer_src is not None:  # work on a copy, never on the given folder
+            shutil.copytree(src, scratch / "grsn-snn")
+            src = scratch / "grsn-snn"
+            logger = src / "grsn" / "utils" / "logger.py"
+            print(f"note: {peer_src} still has the Python < 3.10 import; patching a copy")
+        logger.write_text(text.replace(LOGGER_OLD, LOGGER_NEW))
+    return src
+
+
+def run_peer(python: str, src: Path, encoder: str, threads: int, warmup: int, repeats: int,
+             seed: int, timeout: float) -> dict:
+    spec = json.dumps(dict(src=str(src), encoder=encoder, threads=threads, warmup=warmup,
+                           repeats=repeats, seed=seed))
+    out = subprocess.run([python, str(Path(__file__).resolve()), "--peer-worker", spec],
+                         capture_output=True, text=True, timeout=timeout, check=False)
+    lines = [x for x in out.stdout.splitlines() if x.startswith(RESULT_TAG)]
+    if out.returncode != 0 or not lines:
+        raise RuntimeError(f"peer worker {encoder}/{threads} failed (rc {out.returncode}):\n"
+                           f"{out.stdout[-1500:]}\n{out.stderr[-3000:]}")
+    return json.loads(lines[-1][len(RESULT_TAG):])
+
+
+def stats(xs: list[float]) -> dict:
+    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "n": len(xs)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--peer-src", default=None,
+                    help="the unpacked grsn-snn folder (default: unpack the snapshot from "
+                         "../shared/peers into a temporary folder and patch logger.py there)")
+    ap.add_argument("--peer-python", default=str(PEER_PYTHON),
+                    help="python of the peer venv (default .venv-grsn/bin/python; make grsn-env)")
+    ap.add_argument("--encoders", nargs="+", choices=ENCODERS, default=list(ENCODERS))
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                    help="torch thread counts for the peer")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="alternating rounds (odd rounds run the blocks in reverse order)")
+    ap.add_argument("--repeats", type=int, default=10, help="timed updates per block")
+    ap.add_argument("--warmup", type=int, default=3, help="untimed updates per block")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--only", choices=["both", "peer", "neurorl"], default="both")
+    ap.add_argument("--timeout", type=float, default=900, help="seconds per peer block")
+    ap.add_argument("--out", default=None, help="write all timings as JSON here")
+    ap.add_argument("--peer-worker", default=None, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+
+    if a.peer_worker is not None:
+        res = peer_worker(**json.loads(a.peer_worker))
+        print(RESULT_TAG + json.dumps(res), flush=True)
+        return
+
+    do_peer = a.only in ("both", "peer")
+    do_nrl = a.only in ("both", "neurorl")
+    if do_peer and not Path(a.peer_python).exists():
+        print(f"no peer python at {a.peer_python} (make grsn-env): timing neurorl only")
+        do_peer = False
+    scratch = Path(tempfile.mkdtemp(prefix="grsn-bench-"))
+    try:
+        src = prepare_peer_src(a.peer_src, scratch) if do_peer else None
+        blocks = [(e, t) for e in a.encoders for t in a.threads]
+        peer: dict[tuple[str, int], list[dict]] = {b: [] for b in blocks}
+        nrl: dict[str, list[list[float]]] = {e: [] for e in a.encoders}
+        nrl_note = None
+        print(f"one SAC-discrete update, {SHAPES['batch_size']} sequences x {SHAPES['seq_len']} "
+              f"steps, hidden {SHAPES['hidden']}, CartPole-V (obs {SHAPES['obs_dim']}, "
+              f"{SHAPES['n_actions']} actions); {a.rounds} rounds x {a.repeats} timed calls "
+              f"(+{a.warmup} warm-up) per block; peer source {src}")
+        for r in range(a.rounds):
+            order = blocks if r % 2 == 0 else blocks[::-1]
+            for enc, th in order if do_peer else []:
+                res = run_peer(a.peer_python, src, enc, th, a.warmup, a.repeats, a.seed,
+                               a.timeout)
+                peer[(enc, th)].append(res)
+                print(f"  round {r} peer {enc:>12} threads {th}: median "
+                      f"{statistics.median(res['ms']):7.1f} ms (cpu "
+                      f"{statistics.median(res['cpu_ms']):7.1f} ms), load "
+                      f"{res['loadavg'][0]:.2f}->{res['loadavg'][1]:.2f}", flush=True)
+            for enc in (a.encoders if r % 2 == 0 else a.encoders[::-1]) if do_nrl else []:
+                if nrl_note is not None:
+                    break
+                try:
+                    ms = neurorl_update_ms(enc, a.repeats)
+                except NotImplementedError as e:
+                    nrl_note = str(e)
+                    break
+                nrl[enc].append(ms)
+                print(f"  round {r} neurorl {enc:>12}: median {statistics.median(ms):7.1f} ms",
+                      flush=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    summary: dict = {"peer": {}, "neurorl": {}, "neurorl_note": nrl_note, "shapes": SHAPES,
+                     "peer_args": PEER_ARGS, "peer_config": PEER_CONFIG}
+    if do_peer:
+        first = peer[blocks[0]][0]
+        print(f"\npeer: {first['agent_class']} / critic rnn {first['rnn_class']} etc.; config "
+              f"{PEER_CONFIG}: {json.dumps(first['config'])}")
+        print(f"peer versions: {json.dumps(first['versions'])}")
+        print(f"\n{'encoder':>12} {'threads':>7} {'median ms':>10} {'min':>8} {'max':>8} "
+              f"{'n':>4} {'round medians':>24} {'cpu ms':>8}")
+        for enc, th in blocks:
+            runs = peer[(enc, th)]
+            ms = [x for res in runs for x in res["ms"]]
+            cpu = [x for res in runs for x in res["cpu_ms"]]
+            s = stats(ms)
+            per_round = [statistics.median(res["ms"]) for res in runs]
+            summary["peer"][f"{enc}/{th}"] = {**s, "round_medians": per_round,
+                                             "cpu_median": statistics.median(cpu), "runs": runs}
+            rm = " ".join(f"{x:.0f}" for x in per_round)
+            print(f"{enc:>12} {th:>7} {s['median']:10.1f} {s['min']:8.1f} {s['max']:8.1f} "
+                  f"{s['n']:>4} {rm:>24} {statistics.median(cpu):8.1f}")
+        for enc in a.encoders:
+            best = min(a.threads, key=lambda t: summary["peer"][f"{enc}/{t}"]["median"])
+            summary["peer"][enc] = {"best_threads": best,
+                                    "median": summary["peer"][f"{enc}/{best}"]["median"]}
+            others = ", ".join(f"{t} thread(s) {summary['peer'][f'{enc}/{t}']['median']:.1f} ms"
+                               for t in a.threads)
+            print(f"peer {enc}: faster with {best} torch thread(s) ({others})")
+    for enc in a.encoders:
+        if nrl[enc]:
+            ms = [x for run in nrl[enc] for x in run]
+            summary["neurorl"][enc] = {**stats(ms),
+                                       "round_medians": [statistics.median(x) for x in nrl[enc]]}
+
+    print(f"\n{'encoder':>12} {'peer ms':>16} {'neurorl ms':>11} {'peer/neurorl':>13}")
+    for enc in a.encoders:
+        p = summary["peer"].get(enc)
+        n = summary["neurorl"].get(enc)
+        pc = f"{p['median']:.1f} ({p['best_threads']} thr)" if p else "-"
+        nc = f"{n['median']:.1f}" if n else "-"
+        rc = f"{p['median'] / n['median']:.2f}" if p and n else "-"
+        print(f"{enc:>12} {pc:>16} {nc:>11} {rc:>13}")
+    if nrl_note and do_nrl:
+        print(f"neurorl column skipped: {nrl_note}")
+    if a.out:
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.out).write_text(json.dumps(summary, indent=1))
+        print(f"wrote {a.out}")
+
+
+if __name__ == "__main__":
+    main()
