@@ -39,6 +39,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from neurorl.optional import require
+
 __all__ = ["AUTHOR_IDS", "POMDP_ENVS", "PartialObservation", "make_partial", "register_envs"]
 
 BOX2D_HINT = 'pip install "gymnasium[box2d]"'
@@ -109,8 +111,6 @@ def make_partial(base: str, dims: Sequence[int], needs: tuple[str, str] | None =
     when ``needs``' module (e.g. Box2D for LunarLander) is not installed.
     """
     if needs is not None:
-        from neurorl.rl.envs import require  # late: neurorl.rl.envs imports this module
-
         require(needs[0], f"environment {name or base!r} (dynamics of {base})", needs[1])
     spec = dataclasses.replace(gym.spec(base), max_episode_steps=None)
     return PartialObservation(gym.make(spec, **kwargs), dims)
