@@ -23,12 +23,17 @@ with random 200-step episodes, sampled with ``random_episodes(32)`` and converte
 as (64, 32, dim) float tensors. Batches are sampled before the clock starts; each timed call is one
 ``agent.update(batch)``.
 
-The peer runs in fresh subprocesses under ``.venv-grsn`` (torch CPU), one per (encoder, torch
-thread count, round), ``torch.set_num_threads(1 or 2)``; a few warm-up calls, then the timed ones.
-The machine has 2 cores shared with other work, so measurements alternate: each round visits every
-(encoder, threads) block and every neurorl encoder, and odd rounds run the blocks in reverse
-order. Reported: median, min and max over all timed calls of all rounds, and the spread of the
-per-round medians. The peer's "ms" in the final table is its faster thread count.
+The peer runs in fresh subprocesses under ``.venv-grsn`` (torch CPU), one per encoder and round;
+a few warm-up calls at each thread count, then the timed calls alternate between
+``torch.set_num_threads(1)`` and ``(2)`` call by call (1 2 2 1 1 2 ...), so both thread counts see
+the same load (``--thread-mode process``: a fresh process per encoder, thread count and round
+instead). The machine has 2 cores shared with other work, so measurements alternate and repeat:
+each round visits every encoder on both sides, odd rounds in reverse order. Reported: median, min
+and max over all timed calls of all rounds, the per-round medians (their spread shows the load
+drifting), the process CPU time per call (above the wall time only when the second thread did
+work) and the load average. The peer's "ms" in the final table is its faster thread count.
+Under a load average above the core count, 2 threads can be several times slower than 1 (a
+preempted OpenMP thread stalls every parallel region); read the load column before the verdict.
 
 Run (from the repository root)::
 
@@ -112,9 +117,13 @@ def neurorl_update_ms(encoder: str, repeats: int) -> list[float]:
 # peer side: the GRSN authors' code, in a subprocess under .venv-grsn
 # ---------------------------------------------------------------------------------------------
 
-def peer_worker(src: str, encoder: str, threads: int, warmup: int, repeats: int,
+def peer_worker(src: str, encoder: str, threads: list[int], warmup: int, repeats: int,
                 seed: int) -> dict:
-    """Build the authors' agent as train.py does and time ``agent.update(batch)``."""
+    """Build the authors' agent as train.py does and time ``agent.update(batch)``.
+
+    With several thread counts the timed calls alternate between them call by call (ABBA...),
+    ``torch.set_num_threads`` before each, so that both see the same load on a shared machine.
+    """
     os.chdir(src)
     sys.path.insert(0, src)
     import grsn.torchkit.pytorch_utils as ptu
@@ -126,7 +135,7 @@ def peer_worker(src: str, encoder: str, threads: int, warmup: int, repeats: int,
     from grsn.utils import system
     from ruamel.yaml import YAML
 
-    torch.set_num_threads(threads)
+    torch.set_num_threads(threads[0])
     ptu.set_gpu_mode(False)  # train.py: torch.cuda.is_available() and --cuda >= 0; CPU here
     system.reproduce(seed)
     import grsn.envs.pomdp  # noqa: F401  (registers CartPole-V-v0)
@@ -169,7 +178,7 @@ def peer_worker(src: str, encoder: str, threads: int, warmup: int, repeats: int,
                         rewards=np.ones((L, 1), np.float32),
                         terminals=np.zeros((L, 1), bool), next_observations=obs[1:])
     batches = [ptu.np_to_pytorch_batch(buf.random_episodes(batch_size))
-               for _ in range(warmup + repeats)]
+               for _ in range((warmup + repeats) * len(threads))]
     b0 = batches[0]
     shapes = {k: list(x.shape) for k, x in b0.items()}
     for k in ("obs", "obs2"):
@@ -177,20 +186,30 @@ def peer_worker(src: str, encoder: str, threads: int, warmup: int, repeats: int,
     for k in ("act", "rew", "term", "mask"):
         assert tuple(b0[k].shape) == (seq_len, batch_size, 1), (k, b0[k].shape)
 
-    for b in batches[:warmup]:
-        agent.update(b)
-    ms, cpu_ms = [], []
+    it = iter(batches)
+    for th in threads:
+        torch.set_num_threads(th)
+        for _ in range(warmup):
+            agent.update(next(it))
+    ms: dict[int, list[float]] = {th: [] for th in threads}
+    cpu_ms: dict[int, list[float]] = {th: [] for th in threads}
     load0 = os.getloadavg()[0]
-    for b in batches[warmup:]:
-        c0, t0 = time.process_time(), time.perf_counter()
-        out = agent.update(b)  # ends in .item() calls: synchronous
-        ms.append((time.perf_counter() - t0) * 1e3)
-        cpu_ms.append((time.process_time() - c0) * 1e3)
+    for i in range(repeats):
+        for th in threads if i % 2 == 0 else threads[::-1]:
+            torch.set_num_threads(th)
+            assert torch.get_num_threads() == th
+            b = next(it)
+            c0, t0 = time.process_time(), time.perf_counter()
+            out = agent.update(b)  # ends in .item() calls: synchronous
+            ms[th].append((time.perf_counter() - t0) * 1e3)
+            cpu_ms[th].append((time.process_time() - c0) * 1e3)
     from importlib.metadata import version
 
     return {
-        "encoder": encoder, "threads": threads, "torch_threads": torch.get_num_threads(),
-        "ms": ms, "cpu_ms": cpu_ms, "loadavg": [load0, os.getloadavg()[0]],
+        "encoder": encoder, "threads": threads,
+        "ms": {str(k): x for k, x in ms.items()},
+        "cpu_ms": {str(k): x for k, x in cpu_ms.items()},
+        "loadavg": [load0, os.getloadavg()[0]],
         "last_losses": {k: float(x) for k, x in out.items()},
         "agent_class": type(agent).__name__, "rnn_class": type(agent.critic.rnn).__name__,
         "n_params": sum(x.numel() for x in agent.parameters()),
@@ -228,7 +247,7 @@ def prepare_peer_src(peer_src: str | None, scratch: Path) -> Path:
     return src
 
 
-def run_peer(python: str, src: Path, encoder: str, threads: int, warmup: int, repeats: int,
+def run_peer(python: str, src: Path, encoder: str, threads: list[int], warmup: int, repeats: int,
              seed: int, timeout: float) -> dict:
     spec = json.dumps(dict(src=str(src), encoder=encoder, threads=threads, warmup=warmup,
                            repeats=repeats, seed=seed))
@@ -255,10 +274,16 @@ def main() -> None:
     ap.add_argument("--encoders", nargs="+", choices=ENCODERS, default=list(ENCODERS))
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2],
                     help="torch thread counts for the peer")
+    ap.add_argument("--thread-mode", choices=["interleave", "process"], default="interleave",
+                    help="interleave: one process per encoder and round, the timed calls "
+                         "alternate between the thread counts call by call (paired under the "
+                         "same load); process: a fresh process per (encoder, threads) block")
     ap.add_argument("--rounds", type=int, default=3,
                     help="alternating rounds (odd rounds run the blocks in reverse order)")
-    ap.add_argument("--repeats", type=int, default=10, help="timed updates per block")
-    ap.add_argument("--warmup", type=int, default=3, help="untimed updates per block")
+    ap.add_argument("--repeats", type=int, default=10,
+                    help="timed updates per block and thread count")
+    ap.add_argument("--warmup", type=int, default=3,
+                    help="untimed updates per block and thread count")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", choices=["both", "peer", "neurorl"], default="both")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per peer block")
@@ -279,8 +304,12 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="grsn-bench-"))
     try:
         src = prepare_peer_src(a.peer_src, scratch) if do_peer else None
-        blocks = [(e, t) for e in a.encoders for t in a.threads]
-        peer: dict[tuple[str, int], list[dict]] = {b: [] for b in blocks}
+        if a.thread_mode == "interleave":  # one process per encoder, threads alternate per call
+            blocks = [(e, tuple(a.threads)) for e in a.encoders]
+        else:  # one fresh process per (encoder, threads)
+            blocks = [(e, (t,)) for e in a.encoders for t in a.threads]
+        pairs = [(e, t) for e in a.encoders for t in a.threads]
+        peer: dict[tuple[str, int], list[dict]] = {b: [] for b in pairs}
         nrl: dict[str, list[list[float]]] = {e: [] for e in a.encoders}
         nrl_note = None
         print(f"one SAC-discrete update, {SHAPES['batch_size']} sequences x {SHAPES['seq_len']} "
@@ -289,14 +318,16 @@ def main() -> None:
               f"(+{a.warmup} warm-up) per block; peer source {src}")
         for r in range(a.rounds):
             order = blocks if r % 2 == 0 else blocks[::-1]
-            for enc, th in order if do_peer else []:
-                res = run_peer(a.peer_python, src, enc, th, a.warmup, a.repeats, a.seed,
+            for enc, ths in order if do_peer else []:
+                res = run_peer(a.peer_python, src, enc, list(ths), a.warmup, a.repeats, a.seed,
                                a.timeout)
-                peer[(enc, th)].append(res)
-                print(f"  round {r} peer {enc:>12} threads {th}: median "
-                      f"{statistics.median(res['ms']):7.1f} ms (cpu "
-                      f"{statistics.median(res['cpu_ms']):7.1f} ms), load "
-                      f"{res['loadavg'][0]:.2f}->{res['loadavg'][1]:.2f}", flush=True)
+                for th in ths:
+                    peer[(enc, th)].append({**res, "ms": res["ms"][str(th)],
+                                            "cpu_ms": res["cpu_ms"][str(th)]})
+                    print(f"  round {r} peer {enc:>12} threads {th}: median "
+                          f"{statistics.median(res['ms'][str(th)]):7.1f} ms (cpu "
+                          f"{statistics.median(res['cpu_ms'][str(th)]):7.1f} ms), load "
+                          f"{res['loadavg'][0]:.2f}->{res['loadavg'][1]:.2f}", flush=True)
             for enc in (a.encoders if r % 2 == 0 else a.encoders[::-1]) if do_nrl else []:
                 if nrl_note is not None:
                     break
@@ -312,15 +343,16 @@ def main() -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
     summary: dict = {"peer": {}, "neurorl": {}, "neurorl_note": nrl_note, "shapes": SHAPES,
+                     "thread_mode": a.thread_mode,
                      "peer_args": PEER_ARGS, "peer_config": PEER_CONFIG}
     if do_peer:
-        first = peer[blocks[0]][0]
+        first = peer[pairs[0]][0]
         print(f"\npeer: {first['agent_class']} / critic rnn {first['rnn_class']} etc.; config "
               f"{PEER_CONFIG}: {json.dumps(first['config'])}")
         print(f"peer versions: {json.dumps(first['versions'])}")
         print(f"\n{'encoder':>12} {'threads':>7} {'median ms':>10} {'min':>8} {'max':>8} "
               f"{'n':>4} {'round medians':>24} {'cpu ms':>8}")
-        for enc, th in blocks:
+        for enc, th in pairs:
             runs = peer[(enc, th)]
             ms = [x for res in runs for x in res["ms"]]
             cpu = [x for res in runs for x in res["cpu_ms"]]

@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from neurorl.optional import OptionalDependencyError
 
 
@@ -399,6 +401,8 @@ def _run_energy(args: argparse.Namespace) -> int:
 
     meta = checkpoint.read_header(args.checkpoint)["meta"]
     overrides = {key: float(value) for key, value in parse_sets(args.set).items()}
+    if meta.get("kind") == "neurorl.sacd.actor":
+        return _energy_of_tap_actor(args, overrides)
     dnn_profiles = args.dnn_profile or ["cpu_45nm", "gpu_a100"]
     teacher_path = args.teacher or meta.get("teacher")
     teacher = None
@@ -440,6 +444,84 @@ def _run_energy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _energy_of_tap_actor(args: argparse.Namespace, overrides: dict[str, float]) -> int:
+    """``neurorl energy`` of a TAP actor: its Brian2 network on the steps of greedy episodes,
+    one simulation step per decision."""
+    from neurorl.algos.sacd import load_actor
+    from neurorl.hardware.estimate import estimate
+    from neurorl.rl.envs import make_env
+    from neurorl.rl.recurrent_ac import network_inputs, to_network
+
+    policy, meta = load_actor(args.checkpoint)
+    env_id = args.env or meta.get("env")
+    env = make_env(env_id)
+    steps, (obs, _) = [], env.reset(seed=args.seed)
+    policy.reset(np.ones(1, bool))
+    while len(steps) < args.samples:
+        steps.append(network_inputs(policy.state["prev_action"], policy.state["prev_reward"],
+                                    np.asarray(obs)[None])[0])
+        action = int(policy.act(np.asarray(obs)[None])[0])
+        obs, reward, terminated, truncated, _ = env.step(action)
+        policy.observe(np.array([action]), np.array([reward]))
+        if terminated or truncated:
+            obs, _ = env.reset(seed=args.seed + len(steps))
+            policy.reset(np.ones(1, bool))
+    env.close()
+    net, inputs = to_network(policy.actor), np.stack(steps)[:, None]
+    out = {"checkpoint": str(args.checkpoint), "dnn": [], "chips": []}
+    for name in args.profile or ["nc64c"]:
+        rep = estimate(net, inputs, name, quantize=not args.no_quantize, steps_per_decision=1,
+                       **overrides)
+        rep.label = f"{Path(args.checkpoint).name} on {env_id} ({len(steps)} greedy steps)"
+        print(rep.table())
+        print()
+        out["chips"].append(rep.to_dict())
+    if args.json:
+        from neurorl import checkpoint
+
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(out, indent=1, default=checkpoint.json_default))
+        print(f"wrote {args.json}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# train-tap (recurrent SAC-discrete, GRSN with the temporal alignment paradigm)
+# --------------------------------------------------------------------------------------------
+def _args_train_tap(p: argparse.ArgumentParser) -> None:
+    from neurorl.rl.encoders import ENCODERS
+
+    p.add_argument("--env", default="CartPole-V", help="CartPole-V, CartPole-P, popgym-..., ...")
+    p.add_argument("--encoder", default="grsn", choices=list(ENCODERS))
+    p.add_argument("--algo", default="sacd", choices=["sacd"],
+                   help="sacd: SAC-discrete (discrete actions)")
+    p.add_argument("--steps", type=int, default=10_000, help="environment steps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="runs/tap", help="output folder")
+    p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                   help="any other SACDConfig field, VALUE in JSON (e.g. --set gamma=0.99)")
+    p.add_argument("--checkpoint-every", type=int, default=1_000,
+                   help="steps between resume checkpoints (state.npz); 0: none")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/state.npz")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _run_train_tap(args: argparse.Namespace) -> int:
+    from neurorl.algos import sacd
+
+    overrides = parse_sets(args.set)
+    overrides.update(env_id=args.env, encoder=args.encoder, total_steps=args.steps,
+                     seed=args.seed, checkpoint_every=args.checkpoint_every)
+    cfg = sacd.SACDConfig.from_dict(overrides)
+    res = sacd.train(cfg, args.out, progress=not args.no_progress, resume=args.resume)
+    best = max((r for _, r in res.evals), default=float("nan"))
+    print(f"{cfg.encoder} on {cfg.env_id}: {res.steps} env steps, {res.updates} updates in "
+          f"{res.wall_s:.0f} s; greedy evaluations {[round(r, 1) for _, r in res.evals]} "
+          f"(best {best:.1f})")
+    print(f"wrote {Path(args.out) / sacd.ACTOR_FILE}, {Path(args.out) / sacd.EVALS_FILE}")
+    return 0
+
+
 # --------------------------------------------------------------------------------------------
 # dispatch
 # --------------------------------------------------------------------------------------------
@@ -456,6 +538,8 @@ COMMANDS: dict[str, Command] = {
     "distill": ("distil a spiking student from a DQN teacher (SDN)", _args_distill,
                 _run_distill),
     "energy": ("chip latency and energy per decision, next to the DNN", _args_energy, _run_energy),
+    "train-tap": ("train a recurrent (GRSN, GRU, ...) SAC-discrete agent on a POMDP",
+                  _args_train_tap, _run_train_tap),
     "demo": ("the whole pipeline on CartPole in a few minutes", _args_demo, _run_demo),
 }
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import randomise
 from test_kernel_gradients import check_gradients
 
-from conftest import randomise
 from neurorl import Network, models
 from neurorl.network import NetworkError
 from neurorl.sim.batch import run_batch

@@ -5,7 +5,9 @@
 * ``SDN student``: ``neurorl distill`` (:class:`~neurorl.algos.distill.StudentPolicy`);
 * ``spiking DQN``: :func:`~neurorl.algos.spiking_dqn.train_spiking_dqn` with ``out_dir`` (a
   :class:`~neurorl.algos.distill.StudentPolicy`);
-* ``converted SNN``: ``neurorl convert --out`` (:class:`~neurorl.algos.convert.SNNPolicy`).
+* ``converted SNN``: ``neurorl convert --out`` (:class:`~neurorl.algos.convert.SNNPolicy`);
+* ``TAP actor``: ``neurorl train-tap`` (a recurrent actor, :class:`~neurorl.algos.sacd.SACDPolicy`,
+  whose state carries across environment steps).
 
 The kind is read from the checkpoint's header (``kind``, and ``kind_detail`` for spiking
 networks), as written by every version of neurorl since the first wave.
@@ -23,7 +25,8 @@ from neurorl.rl.policy import Policy
 
 __all__ = ["KINDS", "LoadedPolicy", "load_policy"]
 
-KINDS = ("teacher", "dueling teacher", "SDN student", "spiking DQN", "converted SNN")
+KINDS = ("teacher", "dueling teacher", "SDN student", "spiking DQN", "converted SNN",
+         "TAP actor")
 NETWORK_KIND = "neurorl.Network"  # Network.save's kind
 
 
@@ -40,7 +43,7 @@ class LoadedPolicy:
 
 def load_policy(path: str | Path) -> LoadedPolicy:
     """Load any checkpoint neurorl writes as a policy; an unknown kind names the known ones."""
-    from neurorl.algos import convert, distill, spiking_dqn
+    from neurorl.algos import convert, distill, sacd, spiking_dqn
 
     header = checkpoint.read_header(path)["meta"]
     kind, detail = header.get("kind"), header.get("kind_detail")
@@ -48,6 +51,9 @@ def load_policy(path: str | Path) -> LoadedPolicy:
         q = qnetwork.load_teacher(path)
         name = "dueling teacher" if "dueling" in q.meta.get("architecture", {}) else "teacher"
         return LoadedPolicy(name, q, q.meta.get("env"), q.meta)
+    if kind == sacd.KIND:
+        policy, meta = sacd.load_actor(path)
+        return LoadedPolicy("TAP actor", policy, meta.get("env"), meta)
     if kind == NETWORK_KIND and detail == convert.KIND:
         policy, meta = convert.load_converted(path)
         return LoadedPolicy("converted SNN", policy, meta.get("env"), meta)

@@ -345,10 +345,14 @@ class Kernel:
         return kept
 
     # -- backward ------------------------------------------------------------------------------
-    def backward(self, d_output: np.ndarray, cache: KernelCache) -> dict[str, np.ndarray]:
+    def backward(
+        self, d_output: np.ndarray, cache: KernelCache, d_inputs: dict | None = None
+    ) -> dict[str, np.ndarray]:
         """Gradients of a loss with d loss / d output = ``d_output`` (T, B, n_out).
 
-        Returns a dict with one gradient per entry of ``params`` (same keys and shapes).
+        Returns a dict with one gradient per entry of ``params`` (same keys and shapes). A dict
+        passed as ``d_inputs`` receives d loss / d input (T, B, n_in) per input layer (for a
+        network that sits behind other trainable layers).
         """
         d_output = np.asarray(d_output, dtype=self.dtype)
         if d_output.shape != cache.output.shape:
@@ -381,10 +385,16 @@ class Kernel:
                     gw = np.zeros((pre.shape[1], g_in.shape[-1]), self.dtype)
                     gw[active] = pre[:, active].T @ g_in.reshape(T * B, -1)
                 grads[conn.key] += conn.fold(gw)
-                if conn.pre.is_input:
+                if conn.pre.is_input and d_inputs is None:
                     continue
                 weights = conn.dense(self.params[conn.key])
                 g_pre = (g_in.reshape(T * B, -1) @ weights.T).reshape(T, B, -1)
+                if conn.pre.is_input:
+                    if conn.pre.name in d_inputs:
+                        d_inputs[conn.pre.name] = d_inputs[conn.pre.name] + g_pre
+                    else:
+                        d_inputs[conn.pre.name] = g_pre
+                    continue
                 if conn.coupling == "event":
                     acc = g_spikes.setdefault(conn.pre.name, np.zeros_like(g_pre))
                     acc += g_pre

@@ -41,8 +41,10 @@ def evaluate(
 
     ``batch`` environments run side by side with one ``policy.act`` per step; when one's episode
     ends it starts the next episode not yet begun (reset with seed ``seed + i`` for episode
-    ``i``) and ``policy.reset`` is told which environment that is. ε-random actions are drawn
-    from a Generator seeded with ``seed``.
+    ``i``) and ``policy.reset`` is told which environment that is. A policy with an
+    ``observe(actions, rewards)`` method is told after every step what was done and received
+    (recurrent actor-critics condition on the previous action and reward). ε-random actions are
+    drawn from a Generator seeded with ``seed``.
     """
     from tqdm.auto import tqdm
 
@@ -64,9 +66,11 @@ def evaluate(
                 rand = rng.random(n) < epsilon
                 act = np.where(rand, rng.integers(0, policy.n_actions, size=n), act)
             started = np.zeros(n, bool)
+            rewards = np.zeros(n)
             for j in np.flatnonzero(episode >= 0):
                 o, r, terminated, truncated, _ = envs[j].step(int(act[j]))
                 returns[episode[j]] += r
+                rewards[j] = r
                 obs[j] = o
                 if terminated or truncated:
                     bar.update(1)
@@ -76,6 +80,8 @@ def evaluate(
                         next_episode += 1
                     else:
                         episode[j] = -1
+            if hasattr(policy, "observe"):
+                policy.observe(act, rewards)
             if started.any():
                 policy.reset(started)
     finally:

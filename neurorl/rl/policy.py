@@ -10,6 +10,9 @@ environments side by side and carries whatever state it needs between calls:
   observation.
 * ``act(obs)``: observations (N, *obs_shape) -> actions (N,) int64; the state moves one
   decision on.
+* ``observe(actions, rewards)`` (optional): the actions taken (ε-exploration may have replaced
+  the policy's) and the rewards received at the last step, for policies whose next decision
+  depends on them (recurrent actor-critics embed the previous action and reward).
 
 A DQN, an SDN student and a converted SNN reset their network before every decision (rate
 coding: T simulation steps per decision) and so keep nothing: they implement ``reset`` as a

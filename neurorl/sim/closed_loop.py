@@ -101,6 +101,7 @@ def closed_loop(
     max_steps: int | None = None,
     target: str = "numpy",
     device: str = "runtime",
+    feedback: bool = False,
 ) -> list[Episode]:
     """Run ``episodes`` episodes of ``env`` controlled by ``net`` in Brian2.
 
@@ -109,12 +110,16 @@ def closed_loop(
         readout: turns a :class:`Window` into an action.
         seed: episode ``i`` starts with ``env.reset(seed=seed + i)``.
         preprocess: observation -> input vector (n_in,) (default: flatten as float).
-        reset_state: reset every state variable to its initial value before each decision.
+        reset_state: reset every state variable to its initial value before each decision
+            (False: the state carries from decision to decision, as under TAP, and is reset at
+            the start of every episode only).
         mean_of: (layer, variable) pairs averaged over each window for the readout.
         max_steps: stop an episode after this many environment steps.
         target: Brian2 code generation target (``numpy`` or ``cython``).
         device: a device of :mod:`neurorl.sim.devices` that can call Python during a run
             (``runtime``, ``nc64c``).
+        feedback: call ``preprocess(obs, last_action, last_reward)`` (None and 0 at an
+            episode's first step), for policies that condition on them.
     """
     if len(net.inputs) != 1:
         raise ValueError("closed_loop drives networks with exactly one input layer")
@@ -154,6 +159,7 @@ def closed_loop(
                 limit,
                 spike_mons,
                 state_mons,
+                feedback,
             )
             objs.network.add(decide)
             start = time.perf_counter()
@@ -165,13 +171,15 @@ def closed_loop(
 
 
 def _decision_operation(
-    net, objs, env, ep, obs, T, readout, preprocess, reset_state, limit, spike_mons, state_mons
+    net, objs, env, ep, obs, T, readout, preprocess, reset_state, limit, spike_mons, state_mons,
+    feedback,
 ) -> brian2.NetworkOperation:
     """The ``network_operation`` that plays one episode, every T steps in slot ``start``."""
     dt = net.dt * brian2.ms
     inputs = objs.groups[net.inputs[0].name]
     seen = {name: np.array(mon.count, dtype=float) for name, mon in spike_mons.items()}
-    current = {"obs": obs, "started": False, "t": 0.0}  # Brian2's clock runs on across episodes
+    # Brian2's clock runs on across episodes; action and reward: the last step's
+    current = {"obs": obs, "started": False, "t": 0.0, "action": None, "reward": 0.0}
 
     @brian2.network_operation(dt=T * dt, when="start", order=-100)
     def decide():
@@ -180,6 +188,7 @@ def _decision_operation(
             ep.observations.append(np.asarray(current["obs"]))
             ep.actions.append(action)
             current["obs"], reward, terminated, truncated, _ = env.step(action)
+            current["action"], current["reward"] = action, float(reward)
             ep.total_reward += float(reward)
             if terminated or truncated or ep.length >= limit:
                 brian2.stop()
@@ -187,12 +196,15 @@ def _decision_operation(
         else:  # a later episode's run may begin off this clock's grid: count from here on
             for name, mon in spike_mons.items():
                 seen[name] = np.array(mon.count, dtype=float)
-        if reset_state:
+        if reset_state or not current["started"]:  # every decision, or every episode start
             for layer in net.neuron_layers:
                 group = objs.groups[layer.name]
                 for var, value in net.initial_state(layer).items():
                     setattr(group, f"{var}_", value)
-        inputs.x_ = preprocess(current["obs"])
+        if feedback:
+            inputs.x_ = preprocess(current["obs"], current["action"], current["reward"])
+        else:
+            inputs.x_ = preprocess(current["obs"])
         current["started"], current["t"] = True, float(objs.network.t_)
 
     return decide
