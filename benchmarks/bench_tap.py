@@ -31,9 +31,14 @@ instead). The machine has 2 cores shared with other work, so measurements altern
 each round visits every encoder on both sides, odd rounds in reverse order. Reported: median, min
 and max over all timed calls of all rounds, the per-round medians (their spread shows the load
 drifting), the process CPU time per call (above the wall time only when the second thread did
-work) and the load average. The peer's "ms" in the final table is its faster thread count.
-Under a load average above the core count, 2 threads can be several times slower than 1 (a
-preempted OpenMP thread stalls every parallel region); read the load column before the verdict.
+work) and the load average; the mean too, which is what a training run's wall time pays. The
+peer's "ms" in the final table is its faster thread count by the median.
+Under a load average above the core count, 2 threads can be several times slower than 1; read
+the load column before the verdict. Measured here (2026-12, load average 2-4, 4 runs, 192 timed
+calls per cell): RecurrentLIF 114 ms (1 thread) / 102 ms (2 threads) median, GRU 105 / 78 ms; at
+2 threads 17 % (RecurrentLIF) and 8 % (GRU) of the calls stalled at over 3x the median, up to
+22 s, with CPU time about equal to wall time (one thread waiting on its descheduled partner), so
+the 2-thread means were 1,255 and 146 ms against 116 and 107 ms at 1 thread.
 
 Run (from the repository root)::
 
@@ -261,7 +266,10 @@ def run_peer(python: str, src: Path, encoder: str, threads: list[int], warmup: i
 
 
 def stats(xs: list[float]) -> dict:
-    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "n": len(xs)}
+    q1, _, q3 = (statistics.quantiles(xs, n=4, method="inclusive") if len(xs) > 1
+                 else (xs[0], xs[0], xs[0]))
+    return {"median": statistics.median(xs), "q1": q1, "q3": q3, "min": min(xs), "max": max(xs),
+            "mean": statistics.fmean(xs), "n": len(xs)}
 
 
 def main() -> None:
@@ -350,8 +358,8 @@ def main() -> None:
         print(f"\npeer: {first['agent_class']} / critic rnn {first['rnn_class']} etc.; config "
               f"{PEER_CONFIG}: {json.dumps(first['config'])}")
         print(f"peer versions: {json.dumps(first['versions'])}")
-        print(f"\n{'encoder':>12} {'threads':>7} {'median ms':>10} {'min':>8} {'max':>8} "
-              f"{'n':>4} {'round medians':>24} {'cpu ms':>8}")
+        print(f"\n{'encoder':>12} {'threads':>7} {'median ms':>10} {'q1':>7} {'q3':>7} "
+              f"{'min':>7} {'max':>8} {'mean':>7} {'n':>4} {'round medians':>24} {'cpu ms':>7}")
         for enc, th in pairs:
             runs = peer[(enc, th)]
             ms = [x for res in runs for x in res["ms"]]
@@ -361,15 +369,21 @@ def main() -> None:
             summary["peer"][f"{enc}/{th}"] = {**s, "round_medians": per_round,
                                              "cpu_median": statistics.median(cpu), "runs": runs}
             rm = " ".join(f"{x:.0f}" for x in per_round)
-            print(f"{enc:>12} {th:>7} {s['median']:10.1f} {s['min']:8.1f} {s['max']:8.1f} "
-                  f"{s['n']:>4} {rm:>24} {statistics.median(cpu):8.1f}")
+            print(f"{enc:>12} {th:>7} {s['median']:10.1f} {s['q1']:7.1f} {s['q3']:7.1f} "
+                  f"{s['min']:7.1f} {s['max']:8.1f} {s['mean']:7.1f} {s['n']:>4} {rm:>24} "
+                  f"{statistics.median(cpu):7.1f}")
         for enc in a.encoders:
             best = min(a.threads, key=lambda t: summary["peer"][f"{enc}/{t}"]["median"])
             summary["peer"][enc] = {"best_threads": best,
                                     "median": summary["peer"][f"{enc}/{best}"]["median"]}
             others = ", ".join(f"{t} thread(s) {summary['peer'][f'{enc}/{t}']['median']:.1f} ms"
                                for t in a.threads)
-            print(f"peer {enc}: faster with {best} torch thread(s) ({others})")
+            print(f"peer {enc}: faster with {best} torch thread(s) by the median ({others})")
+            by_mean = min(a.threads, key=lambda t: summary["peer"][f"{enc}/{t}"]["mean"])
+            if by_mean != best:
+                means = ", ".join(f"{t}: {summary['peer'][f'{enc}/{t}']['mean']:.1f} ms"
+                                  for t in a.threads)
+                print(f"  but {by_mean} thread(s) by the mean ({means}): stalls under load")
     for enc in a.encoders:
         if nrl[enc]:
             ms = [x for run in nrl[enc] for x in run]

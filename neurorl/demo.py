@@ -14,11 +14,17 @@
 5. Chip: map the student onto the nc64c and Loihi profiles and report latency and energy per
    decision next to the teacher DNN on a 45 nm CPU (nc64c figures are assumptions, see
    ``neurorl/hardware/profiles/nc64c.toml``).
+6. TAP (GRSN, Qin et al. 2025): on CartPole-V (velocities only, so memory is needed) train a
+   recurrent SAC-discrete agent with a GRSN encoder (one simulation step per environment step)
+   and one with a memoryless MLP encoder on the same short budget, evaluate both greedily, and
+   play the GRSN actor as a Brian2 network (state carried across steps) checking that it takes
+   the numpy actor's actions.
 
 Writes ``runs/demo/``: ``report.json`` and, per stage, the PNG figures with the CSV they were
 drawn from (``training``, ``decision``, ``teacher/learning_curve``,
 ``teacher_dueling/learning_curve``, ``conversion``,
-``distillation`` with ``sdn/metrics.csv``) and the chip reports ``chip_<profile>.json``.
+``distillation`` with ``sdn/metrics.csv``, ``tap`` with ``tap/<encoder>/evals.csv``) and the
+chip reports ``chip_<profile>.json``.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from neurorl.algos.supervised import (
 )
 from neurorl.coding import constant_current
 from neurorl.plots import plot_learning_curve, pyplot, save, write_csv
+from neurorl.rl.envs import make_env
 from neurorl.rl.evaluate import collect_states, evaluate
 
 __all__ = ["main", "run_supervised_stage"]
@@ -286,6 +293,55 @@ def run_chip_stage(out_dir: Path, policy, teacher, env_id: str, seed: int) -> di
     return report
 
 
+def run_tap_stage(out_dir: Path, seed: int, steps: int, env_id: str = "CartPole-V") -> dict:
+    """GRSN against a memoryless MLP encoder on a POMDP, and the GRSN actor in Brian2."""
+    from neurorl.algos import sacd
+
+    results, report = {}, {"env": env_id, "env_steps": steps}
+    for encoder in ("grsn", "mlp"):
+        cfg = sacd.SACDConfig(env_id=env_id, encoder=encoder, seed=seed, total_steps=steps,
+                              eval_every=max(steps // 6, 1))
+        results[encoder] = res = sacd.train(cfg, out_dir / "tap" / encoder)
+        final = evaluate(sacd.SACDPolicy(res.agent.actor), env_id, 20, seed=10_000)
+        report[encoder] = {
+            "greedy_return_20_episodes": float(final.mean()),
+            "best_evaluation": max(r for _, r in res.evals),
+            "updates": res.updates,
+            "ms_per_update": round(1000 * res.wall_s / max(res.updates, 1), 1),
+        }
+    print(f"Brian2 closed loop of the GRSN actor, one episode of {env_id} ...")
+    policy = sacd.SACDPolicy(results["grsn"].agent.actor)
+    (episode,) = sacd.play_brian2(policy, env_id, episodes=1, seed=seed + 5)
+    replay = []
+    env = make_env(env_id)
+    obs, _ = env.reset(seed=seed + 5)
+    policy.reset(np.ones(1, bool))
+    for _ in range(episode.length):
+        action = int(policy.act(obs[None])[0])
+        obs, reward, *_ = env.step(action)
+        policy.observe(np.array([action]), np.array([reward]))
+        replay.append(action)
+    report["brian2_closed_loop_return"] = episode.total_reward
+    report["brian2_closed_loop_env_steps_per_s"] = round(episode.length / episode.seconds, 1)
+    report["closed_loop_actions_equal_numpy"] = replay == episode.actions
+    _write_tap(out_dir, {k: r.evals for k, r in results.items()}, env_id)
+    return report
+
+
+def _write_tap(out_dir: Path, evals: dict[str, list], env_id: str) -> None:
+    """Greedy return against environment steps per encoder (data: tap/<encoder>/evals.csv)."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(4.8, 3.4))
+    for encoder, rows in evals.items():
+        ax.plot([s for s, _ in rows], [r for _, r in rows], "o-", label=f"{encoder} encoder")
+    ax.axhline(195, color="k", lw=0.8, ls=":", label="195 (of 200)")
+    ax.set(xlabel="environment steps", ylabel="greedy return (10 episodes)",
+           title=f"TAP: recurrent SAC-discrete on {env_id}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    save(fig, out_dir / "tap.png")
+
+
 def _write_distillation(out_dir: Path, metrics: list[dict]) -> None:
     """Greedy return and agreement with the teacher per epoch (data: sdn/metrics.csv)."""
     plt = pyplot()
@@ -341,6 +397,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=SupervisedConfig.steps)
     parser.add_argument("--env", default="CartPole-v1")
+    parser.add_argument("--tap-steps", type=int, default=1_500,
+                        help="environment steps of each TAP agent (stage 6)")
     args = parser.parse_args(argv)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -366,6 +424,8 @@ def main(argv: list[str] | None = None) -> dict:
     student, report["distillation"] = run_distillation_stage(out_dir, teacher, args.env, args.seed)
     print("\n== stage 5: the student on neuromorphic chips, next to the DNN")
     report["chip"] = run_chip_stage(out_dir, student, teacher, args.env, args.seed)
+    print("\n== stage 6: GRSN with the temporal alignment paradigm on CartPole-V (SAC-discrete)")
+    report["tap"] = run_tap_stage(out_dir, args.seed, args.tap_steps)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2))
     print("\n== report")
     for stage, values in report.items():

@@ -24,7 +24,8 @@ Method, read :func:`train` top to bottom:
   greedy (argmax) in evaluation. 5 episodes of uniformly random actions come first; after every
   episode, ``updates_per_step`` × its length updates.
 * Evaluation: greedy episodes every ``eval_every`` environment steps (:func:`neurorl.rl.evaluate
-  .evaluate`, the policy reset at every episode start).
+  .evaluate`, the policy reset at every episode start); ``stop_at_return`` ends the run at the
+  first evaluation that reaches it.
 
 Hyperparameters are the authors' ``configs/pomdp/cartpole/*`` (γ 0.9, buffer 1e6, batch 32,
 sequence 64, lr 3e-4, τ 0.005, target-entropy ratio 0.7, 1 update per step, 5 random episodes).
@@ -43,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from neurorl import checkpoint
+from neurorl.ann import nn
 from neurorl.ann.optim import Adam
 from neurorl.plots import write_csv
 from neurorl.rl.envs import make_env
@@ -81,7 +83,9 @@ class SACDConfig:
     eval_every: int = 500  # environment steps between greedy evaluations
     eval_episodes: int = 10
     eval_seed: int = 10_000
+    stop_at_return: float | None = None  # end the run at the first evaluation reaching it
     checkpoint_every: int = 0  # environment steps between resume checkpoints (0: none)
+    blas_threads: int = 1  # numpy BLAS threads while training (0: leave unchanged)
 
     def __post_init__(self) -> None:
         if self.total_steps < 1 or self.batch_size < 1 or self.seq_len < 2:
@@ -275,6 +279,11 @@ def train(cfg: SACDConfig, out_dir: str | Path | None = None, progress: bool = T
     ``evals.csv`` and, every ``cfg.checkpoint_every`` steps, the resume state ``state.npz``
     (``resume=True`` continues from it).
     """
+    with nn.blas_threads(cfg.blas_threads):
+        return _train(cfg, out_dir, progress, resume)
+
+
+def _train(cfg: SACDConfig, out_dir, progress: bool, resume: bool) -> TrainResult:
     from tqdm.auto import tqdm
 
     out = Path(out_dir) if out_dir is not None else None
@@ -296,7 +305,8 @@ def train(cfg: SACDConfig, out_dir: str | Path | None = None, progress: bool = T
     bar = tqdm(total=cfg.total_steps, initial=step, unit="step", disable=not progress,
                desc=f"SAC-D {cfg.encoder} {cfg.env_id}", dynamic_ncols=True)
     stats: dict[str, float] = {}
-    while step < cfg.total_steps:
+    reached = False
+    while step < cfg.total_steps and not reached:
         # -- one episode: random actions for the first ones, then the actor (sampled)
         episode = len(episodes)
         obs, _ = env.reset(seed=cfg.seed * 100_003 + episode)
@@ -320,11 +330,13 @@ def train(cfg: SACDConfig, out_dir: str | Path | None = None, progress: bool = T
                 score = float(evaluate(SACDPolicy(agent.actor), cfg.env_id, cfg.eval_episodes,
                                        cfg.eval_seed).mean())
                 evals.append((step, score))
+                if cfg.stop_at_return is not None and score >= cfg.stop_at_return:
+                    done = reached = True
         rb.add_episode(*(np.asarray(record[k], np.float32 if k != "action" else np.int64)
                          for k in ("obs", "action", "reward", "terminated", "next_obs")))
         episodes.append((step, float(np.sum(record["reward"])), len(record["reward"])))
         # -- updates: updates_per_step × the episode's length
-        if episode + 1 >= cfg.random_episodes:
+        if episode + 1 >= cfg.random_episodes and not reached:
             for _ in range(int(round(cfg.updates_per_step * len(record["reward"])))):
                 stats = agent.update(rb.sample(rng, cfg.batch_size))
                 updates += 1
@@ -401,8 +413,10 @@ def _load_state(path, cfg, agent, rb, rng, evals, episodes) -> tuple[int, int]:
     arrays, meta = checkpoint.load(path)
     if meta.get("kind") != STATE_KIND:
         raise ValueError(f"{path}: not a SAC-discrete training state")
-    if meta["config"] != asdict(cfg):
-        diff = sorted(k for k, v in asdict(cfg).items() if meta["config"].get(k) != v)
+    free = ("checkpoint_every", "blas_threads")  # fields that do not change the numbers
+    diff = sorted(k for k, v in asdict(cfg).items()
+                  if k not in free and meta["config"].get(k) != v)
+    if diff:
         raise ValueError(f"{path}: was written with a different config (differs in {diff})")
     for name, params in (("actor", agent.actor.params), ("critic", agent.critic.params),
                          ("target", agent.target), ("alpha", {"log_alpha": agent.log_alpha})):

@@ -19,7 +19,8 @@ name                what                                                        
 Spiking encoders are :class:`~neurorl.network.Network`\\ s with the aligned schedule (one
 simulation step per environment step: the step's input reaches the spikes of the same step), run
 by the kernel that is derived from their model files; their state is the neurons' state. Every
-encoder has the same interface: ``initial_state(B)``, ``forward(x (T, B, n_in), state)`` ->
+encoder has the same interface: ``initial_state(B)``, ``forward(x (T, B, n_in), state,
+keep_cache)`` ->
 ``(features (T, B, hidden), cache)``, ``backward(cache, d_features)`` -> ``(grads, d_x)``,
 ``final_state(cache)``, ``params`` (live arrays, trained in place) and ``reset_rows(state,
 mask)``. States are dicts of (B, ...) arrays.
@@ -78,15 +79,17 @@ class SpikingEncoder:
         """``state`` with the environments of ``mask`` back at the initial state."""
         return _reset_rows(state, self.initial_state(len(mask)), mask) if state else state
 
-    def forward(self, x: np.ndarray, state: State) -> tuple[np.ndarray, Any]:
-        """Spikes (T, B, hidden) for inputs (T, B, n_in) from ``state``."""
+    def forward(self, x: np.ndarray, state: State, keep_cache: bool = True
+                ) -> tuple[np.ndarray, Any]:
+        """Spikes (T, B, hidden) for inputs (T, B, n_in) from ``state`` (``keep_cache=False``:
+        inference only, no backward)."""
         x = np.asarray(x, DTYPE)
         if self.carry:
-            spikes, cache = self.kernel.forward(x, state={"enc": state} if state else None)
-            return spikes, cache
+            return self.kernel.forward(x, state={"enc": state} if state else None,
+                                       for_backward=keep_cache)
         T, B = x.shape[:2]
         steps = np.broadcast_to(x.reshape(1, T * B, -1), (self.substeps, T * B, self.n_in))
-        spikes, cache = self.kernel.forward(steps)
+        spikes, cache = self.kernel.forward(steps, for_backward=keep_cache)
         return spikes[-1].reshape(T, B, self.hidden), cache
 
     def backward(self, cache: Any, d_features: np.ndarray) -> tuple[dict, np.ndarray]:
@@ -127,7 +130,8 @@ class RNNEncoder:
     def _cell_state(self, state: State):
         return state["h"] if self.kind == "gru" else (state["h"], state["c"])
 
-    def forward(self, x: np.ndarray, state: State) -> tuple[np.ndarray, Any]:
+    def forward(self, x: np.ndarray, state: State, keep_cache: bool = True
+                ) -> tuple[np.ndarray, Any]:
         """Hidden states h_1..h_T (T, B, hidden) for inputs (T, B, n_in) from ``state``."""
         return self.cell.forward(self.params, x, self._cell_state(state))
 
@@ -160,7 +164,8 @@ class MLPEncoder:
         """No state to reset."""
         return state
 
-    def forward(self, x: np.ndarray, state: State) -> tuple[np.ndarray, Any]:
+    def forward(self, x: np.ndarray, state: State, keep_cache: bool = True
+                ) -> tuple[np.ndarray, Any]:
         """ReLU(x W + b) (T, B, hidden)."""
         x = np.asarray(x, DTYPE)
         y = np.maximum(x @ self.params["W"] + self.params["b"], 0)

@@ -111,7 +111,7 @@ class RecurrentNet:
         embedded = {key: self._embed(key, x) for key, x in inputs.items()}
         enc_in = np.concatenate([embedded["a"], embedded["r"], embedded["o"]], axis=-1)
         state = self.initial_state(B) if state is None else state
-        h, enc_cache = self.encoder.forward(enc_in, state)
+        h, enc_cache = self.encoder.forward(enc_in, state, keep_cache)
         shortcut = self._embed("s", inputs["o"])
         joint = np.concatenate([h, shortcut], axis=-1).reshape(T * B, -1)
         outs, head_caches = [], []
