@@ -115,7 +115,33 @@ def neurorl_update_ms(encoder: str, repeats: int) -> list[float]:
     sequences x 64 steps, hidden 128, observation 2, 2 actions) and the authors' config values in
     the module docstring.
     """
-    raise NotImplementedError("neurorl's recurrent SAC-discrete lands with neurorl.algos.sacd")
+    import numpy as np
+
+    from neurorl.algos.sacd import SACDAgent, SACDConfig
+    from neurorl.ann.nn import blas_threads
+    from neurorl.rl.sequence_replay import SequenceReplay
+
+    # the authors' RecurrentLIF is neurorl's grsn_input_gated (gates from the input)
+    name = {"RecurrentLIF": "grsn_input_gated"}.get(encoder, encoder)
+    cfg = SACDConfig(encoder=name, hidden=SHAPES["hidden"], batch_size=SHAPES["batch_size"],
+                     seq_len=SHAPES["seq_len"])
+    agent = SACDAgent(SHAPES["obs_dim"], SHAPES["n_actions"], cfg)
+    rng = np.random.default_rng(0)
+    rb = SequenceReplay(20 * 200, (SHAPES["obs_dim"],), (), SHAPES["seq_len"])
+    for _ in range(20):  # twenty random 200-step episodes, as the peer's batch
+        obs = rng.normal(size=(201, SHAPES["obs_dim"])).astype(np.float32)
+        rb.add_episode(obs[:-1], rng.integers(0, SHAPES["n_actions"], 200),
+                       rng.normal(size=200).astype(np.float32), np.zeros(200, np.float32),
+                       obs[1:])
+    batches = [rb.sample(rng, SHAPES["batch_size"]) for _ in range(repeats + 3)]
+    times = []
+    with blas_threads(1):  # neurorl's default for training (faster on this shared 2-core machine)
+        for i, batch in enumerate(batches):
+            start = time.perf_counter()
+            agent.update(batch)
+            if i >= 3:  # warm-up calls first
+                times.append(1000 * (time.perf_counter() - start))
+    return times
 
 
 # ---------------------------------------------------------------------------------------------

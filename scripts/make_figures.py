@@ -29,6 +29,7 @@ OUT = figures and RUNS = runs:
     python scripts/fig_sdn.py --out OUT          # trains its teacher (RUNS/teacher's config)
     python scripts/fig_energy.py --out OUT --teacher RUNS/teacher/teacher.npz \\
         --student RUNS/sdn/student.npz
+    python scripts/tap_goal.py --out OUT --runs RUNS
 
 The first four steps train the inputs of the figures (teachers, the SDN student), not figures:
 in the full run they are skipped when their checkpoint exists (``--retrain`` trains them again).
@@ -144,6 +145,10 @@ STEPS = [
          ["scripts/fig_energy.py", "--quick", "--out", "{out}", "--teacher", TEACHER,
           "--student", STUDENT],
          tuple(f"{{out}}/energy{f}" for f in (".png", ".csv", ".json", "_note.md"))),
+    Step("TAP goal: GRSN / GRU / MLP on CartPole-V and -P (recurrent SAC-discrete)",
+         ["scripts/tap_goal.py", "--out", "{out}", "--runs", "{runs}"],
+         ["scripts/tap_goal.py", "--quick", "--out", "{out}", "--runs", "{runs}"],
+         ("{out}/tap_goal.csv", "{out}/tap_goal.png")),
 ]
 # the figure files every quick run writes into OUT (tests/test_figures.py checks them too)
 QUICK_OUTPUTS = sorted({f.removeprefix("{out}/") for s in STEPS if s.quick for f in s.outputs

@@ -3,7 +3,7 @@
 
     .venv/bin/python scripts/tap_goal.py                       # 3 seeds x {V, P} x {grsn, gru}
                                                                # + mlp on V (~1 h on 2 cores)
-    .venv/bin/python scripts/tap_goal.py --quick --out DIR     # one seed, 600 steps (a minute)
+    .venv/bin/python scripts/tap_goal.py --quick --out DIR     # 3 tiny runs of 300 steps
 
 Each run is ``neurorl train-tap`` (recurrent SAC-discrete, the authors' CartPole settings, a
 greedy evaluation of 10 episodes every 250 steps; GRSN and GRU runs stop at their first
@@ -31,8 +31,13 @@ from neurorl.plots import pyplot, save, write_csv  # noqa: E402
 GOAL = 195.0
 
 
+QUICK = ["--set", "hidden=32", "--set", "batch_size=8", "--set", "seq_len=16"]
+
+
 def runs(quick: bool) -> list[tuple[str, str, int]]:
-    seeds = [0] if quick else [0, 1, 2]
+    if quick:
+        return [("CartPole-V", "grsn", 0), ("CartPole-P", "gru", 0), ("CartPole-V", "mlp", 0)]
+    seeds = [0, 1, 2]
     grid = [(env, enc, s) for env in ("CartPole-V", "CartPole-P") for enc in ("grsn", "gru")
             for s in seeds]
     return grid + [("CartPole-V", "mlp", s) for s in seeds]
@@ -47,8 +52,8 @@ def main() -> None:
     p.add_argument("--out", default=str(ROOT / "figures"))
     p.add_argument("--runs", default=None, help="run folders (default: runs/, or OUT/runs)")
     a = p.parse_args()
-    steps = 600 if a.quick else a.steps
-    eval_every = 200 if a.quick else a.eval_every
+    steps = 300 if a.quick else a.steps
+    eval_every = 150 if a.quick else a.eval_every
     out = Path(a.out)
     base = Path(a.runs) if a.runs else (out / "runs" if a.quick else ROOT / "runs")
     todo, running = [], []
@@ -60,7 +65,8 @@ def main() -> None:
                                   "--out", str(folder), "--checkpoint-every", "1000",
                                   "--resume", "--no-progress", "--set",
                                   f"eval_every={eval_every}",
-                                  *([] if enc == "mlp" else ["--set", f"stop_at_return={GOAL}"])]))
+                                  *([] if enc == "mlp" else ["--set", f"stop_at_return={GOAL}"]),
+                                  *(QUICK if a.quick else [])]))
     started = time.perf_counter()
     while todo or running:
         while todo and len(running) < a.jobs:
