@@ -1,17 +1,18 @@
-"""Closed loop: a Brian2 network controls a gymnasium environment, one ``run()`` per episode.
+"""Closed loop: a Brian2 network controls a gymnasium environment, one ``run()`` for all episodes.
 
 Brian2's ``Network.run`` costs ~100 ms per call, so the environment is stepped from inside the
 run: a ``network_operation`` every ``T`` simulation steps (slot ``start``) reads what the network
 did during the last ``T`` steps, turns it into an action with a *readout*, steps the
 environment, optionally resets the network state (decision-by-decision inference, as in DQN
 conversion) or keeps it (the temporal alignment paradigm of GRSN), and writes the next
-observation into the input layer. ``brian2.stop()`` ends the run when the episode ends.
+observation into the input layer. ``brian2.stop()`` ends the run when the last episode ends.
 
 A readout is any function ``Window -> action``; :func:`count_readout`, :func:`robust_readout`
 and :func:`mean_readout` are the common ones, each the argmax of a readout of
-:mod:`neurorl.coding`. Several episodes run in one call, each in its own ``run()``; every window
-is the simulation steps since its decision (found by time, so an episode that starts off the
-decision clock's grid reads only its own steps).
+:mod:`neurorl.coding`. All episodes of a call run in one ``run()``: each starts as soon as
+the previous one ends (environment and network state reset), so the ~0.5 s that Brian2 spends
+before a run is paid once; every window is the simulation steps since its decision, found by
+time.
 """
 
 from __future__ import annotations
@@ -141,49 +142,43 @@ def closed_loop(
             for key in mean_of
         }
         objs.network.add(*spike_mons.values(), *state_mons.values())
-        results = []
-        for episode in range(episodes):
-            ep = Episode()
-            limit = max_steps if max_steps is not None else _episode_limit(env)
-            first_obs, _ = env.reset(seed=seed + episode)
-            decide = _decision_operation(
-                net,
-                objs,
-                env,
-                ep,
-                first_obs,
-                T,
-                readout,
-                preprocess,
-                reset_state,
-                limit,
-                spike_mons,
-                state_mons,
-                feedback,
-            )
-            objs.network.add(decide)
-            start = time.perf_counter()
-            objs.network.run((limit + 1) * T * dt)
-            ep.seconds = time.perf_counter() - start
-            objs.network.remove(decide)
-            results.append(ep)
+        limit = max_steps if max_steps is not None else _episode_limit(env)
+        results: list[Episode] = []
+        decide = _decision_operation(net, objs, env, results, episodes, seed, T, readout,
+                                     preprocess, reset_state, limit, spike_mons, state_mons,
+                                     feedback)
+        objs.network.add(decide)
+        objs.network.run(episodes * (limit + 1) * T * dt)
+        objs.network.remove(decide)
         return results
 
 
 def _decision_operation(
-    net, objs, env, ep, obs, T, readout, preprocess, reset_state, limit, spike_mons, state_mons,
-    feedback,
+    net, objs, env, results, episodes, seed, T, readout, preprocess, reset_state, limit,
+    spike_mons, state_mons, feedback,
 ) -> brian2.NetworkOperation:
-    """The ``network_operation`` that plays one episode, every T steps in slot ``start``."""
-    dt = net.dt * brian2.ms
+    """The ``network_operation`` that plays ``episodes`` episodes in one run, every T steps in
+    slot ``start``: it reads the window, steps the environment, and at an episode's end starts
+    the next one at once (environment reset, network state reset); the last one stops the run."""
     inputs = objs.groups[net.inputs[0].name]
     seen = {name: np.array(mon.count, dtype=float) for name, mon in spike_mons.items()}
-    # Brian2's clock runs on across episodes; action and reward: the last step's
-    current = {"obs": obs, "started": False, "t": 0.0, "action": None, "reward": 0.0}
+    # the episode being played; action and reward: the last step's (fed back on request)
+    current = {"ep": None, "obs": None, "t": 0.0, "action": None, "reward": 0.0, "start": 0.0}
 
-    @brian2.network_operation(dt=T * dt, when="start", order=-100)
+    def begin() -> None:
+        current["ep"], current["start"] = Episode(), time.perf_counter()
+        current["obs"], _ = env.reset(seed=seed + len(results))
+        current["action"], current["reward"] = None, 0.0
+        for name, mon in spike_mons.items():
+            seen[name] = np.array(mon.count, dtype=float)
+
+    @brian2.network_operation(dt=T * net.dt * brian2.ms, when="start", order=-100)
     def decide():
-        if current["started"]:
+        fresh = current["ep"] is None
+        if fresh:
+            begin()
+        else:
+            ep = current["ep"]
             action = readout(_window(objs, net, spike_mons, state_mons, seen, current["t"]))
             ep.observations.append(np.asarray(current["obs"]))
             ep.actions.append(action)
@@ -191,12 +186,14 @@ def _decision_operation(
             current["action"], current["reward"] = action, float(reward)
             ep.total_reward += float(reward)
             if terminated or truncated or ep.length >= limit:
-                brian2.stop()
-                return
-        else:  # a later episode's run may begin off this clock's grid: count from here on
-            for name, mon in spike_mons.items():
-                seen[name] = np.array(mon.count, dtype=float)
-        if reset_state or not current["started"]:  # every decision, or every episode start
+                ep.seconds = time.perf_counter() - current["start"]
+                results.append(ep)
+                if len(results) == episodes:
+                    brian2.stop()
+                    return
+                begin()
+                fresh = True
+        if reset_state or fresh:  # every decision, or every episode start
             for layer in net.neuron_layers:
                 group = objs.groups[layer.name]
                 for var, value in net.initial_state(layer).items():
@@ -205,7 +202,7 @@ def _decision_operation(
             inputs.x_ = preprocess(current["obs"], current["action"], current["reward"])
         else:
             inputs.x_ = preprocess(current["obs"])
-        current["started"], current["t"] = True, float(objs.network.t_)
+        current["t"] = float(objs.network.t_)
 
     return decide
 
@@ -216,17 +213,29 @@ def _window(objs, net, spike_mons, state_mons, seen, t_start) -> Window:
         total = np.array(mon.count, dtype=float)
         counts[name] = total - seen[name]
         seen[name] = total
-    state = {
-        la.name: {
-            v: np.array(getattr(objs.groups[la.name], f"{v}_")) for v in la.model.state_variables
-        }
-        for la in net.neuron_layers
-    }
+    state = _LayerStates(objs, net)
     mean = {}
     for key, mon in state_mons.items():
         since = np.asarray(mon.t_) >= t_start - 1e-3 * float(mon.clock.dt_)
         mean[key] = coding.window_mean(np.asarray(getattr(mon, f"{key[1]}_"))[:, since].T)
     return Window(counts, state, mean)
+
+
+class _LayerStates(dict):
+    """``state[layer][var]`` of a :class:`Window`, read from the Brian2 group when first asked
+    for (a readout reads one layer; reading every layer each step would cost more than the
+    step)."""
+
+    def __init__(self, objs, net) -> None:
+        super().__init__()
+        self.objs, self.net = objs, net
+
+    def __missing__(self, layer: str) -> dict[str, np.ndarray]:
+        group = self.objs.groups[layer]
+        values = {v: np.array(getattr(group, f"{v}_"))
+                  for v in self.net.layers[layer].model.state_variables}
+        self[layer] = values
+        return values
 
 
 def _episode_limit(env) -> int:
