@@ -486,20 +486,22 @@ def _energy_of_tap_actor(args: argparse.Namespace, overrides: dict[str, float]) 
 
 
 # --------------------------------------------------------------------------------------------
-# train-tap (recurrent SAC-discrete, GRSN with the temporal alignment paradigm)
+# train-tap (recurrent SAC-discrete, TD3 or SAC; GRSN with the temporal alignment paradigm)
 # --------------------------------------------------------------------------------------------
 def _args_train_tap(p: argparse.ArgumentParser) -> None:
     from neurorl.rl.encoders import ENCODERS
 
     p.add_argument("--env", default="CartPole-V", help="CartPole-V, CartPole-P, popgym-..., ...")
     p.add_argument("--encoder", default="grsn", choices=list(ENCODERS))
-    p.add_argument("--algo", default="sacd", choices=["sacd"],
-                   help="sacd: SAC-discrete (discrete actions)")
+    p.add_argument("--algo", default="sacd", choices=["sacd", "td3", "sac"],
+                   help="sacd: SAC-discrete (discrete actions); td3, sac: continuous actions "
+                   "(e.g. --env Pendulum-V)")
     p.add_argument("--steps", type=int, default=10_000, help="environment steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/tap", help="output folder")
     p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
-                   help="any other SACDConfig field, VALUE in JSON (e.g. --set gamma=0.99)")
+                   help="any other config field of the algorithm (SACDConfig, TD3Config, "
+                   "SACConfig), VALUE in JSON (e.g. --set gamma=0.99)")
     p.add_argument("--checkpoint-every", type=int, default=1_000,
                    help="steps between resume checkpoints (state.npz); 0: none")
     p.add_argument("--resume", action="store_true", help="continue from OUT/state.npz")
@@ -507,18 +509,20 @@ def _args_train_tap(p: argparse.ArgumentParser) -> None:
 
 
 def _run_train_tap(args: argparse.Namespace) -> int:
-    from neurorl.algos import sacd
+    from neurorl.algos import sac, sacd, td3
 
+    module, config = {"sacd": (sacd, sacd.SACDConfig), "td3": (td3, td3.TD3Config),
+                      "sac": (sac, sac.SACConfig)}[args.algo]
     overrides = parse_sets(args.set)
     overrides.update(env_id=args.env, encoder=args.encoder, total_steps=args.steps,
                      seed=args.seed, checkpoint_every=args.checkpoint_every)
-    cfg = sacd.SACDConfig.from_dict(overrides)
-    res = sacd.train(cfg, args.out, progress=not args.no_progress, resume=args.resume)
+    cfg = config.from_dict(overrides)
+    res = module.train(cfg, args.out, progress=not args.no_progress, resume=args.resume)
     best = max((r for _, r in res.evals), default=float("nan"))
     print(f"{cfg.encoder} on {cfg.env_id}: {res.steps} env steps, {res.updates} updates in "
           f"{res.wall_s:.0f} s; greedy evaluations {[round(r, 1) for _, r in res.evals]} "
           f"(best {best:.1f})")
-    print(f"wrote {Path(args.out) / sacd.ACTOR_FILE}, {Path(args.out) / sacd.EVALS_FILE}")
+    print(f"wrote {Path(args.out) / module.ACTOR_FILE}, {Path(args.out) / module.EVALS_FILE}")
     return 0
 
 
@@ -538,7 +542,7 @@ COMMANDS: dict[str, Command] = {
     "distill": ("distil a spiking student from a DQN teacher (SDN)", _args_distill,
                 _run_distill),
     "energy": ("chip latency and energy per decision, next to the DNN", _args_energy, _run_energy),
-    "train-tap": ("train a recurrent (GRSN, GRU, ...) SAC-discrete agent on a POMDP",
+    "train-tap": ("train a recurrent (GRSN, GRU, ...) SAC-discrete, TD3 or SAC agent on a POMDP",
                   _args_train_tap, _run_train_tap),
     "demo": ("the whole pipeline on CartPole in a few minutes", _args_demo, _run_demo),
 }

@@ -307,7 +307,7 @@ def run_tap_stage(out_dir: Path, seed: int, steps: int, env_id: str = "CartPole-
             "greedy_return_20_episodes": float(final.mean()),
             "best_evaluation": max(r for _, r in res.evals),
             "updates": res.updates,
-            "ms_per_update": round(1000 * res.wall_s / max(res.updates, 1), 1),
+            "wall_ms_per_update": round(1000 * res.wall_s / max(res.updates, 1), 1),
         }
     print(f"Brian2 closed loop of the GRSN actor, one episode of {env_id} ...")
     policy = sacd.SACDPolicy(results["grsn"].agent.actor)

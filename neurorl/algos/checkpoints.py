@@ -7,7 +7,10 @@
   :class:`~neurorl.algos.distill.StudentPolicy`);
 * ``converted SNN``: ``neurorl convert --out`` (:class:`~neurorl.algos.convert.SNNPolicy`);
 * ``TAP actor``: ``neurorl train-tap`` (a recurrent actor, :class:`~neurorl.algos.sacd.SACDPolicy`,
-  whose state carries across environment steps).
+  whose state carries across environment steps);
+* ``TD3 actor``, ``SAC actor``: ``neurorl train-tap --algo td3`` / ``--algo sac`` (recurrent
+  actors of continuous actions, :class:`~neurorl.algos.td3.TD3Policy` and
+  :class:`~neurorl.algos.sac.SACPolicy`, acting in the environment's Box).
 
 The kind is read from the checkpoint's header (``kind``, and ``kind_detail`` for spiking
 networks), as written by every version of neurorl since the first wave.
@@ -26,7 +29,7 @@ from neurorl.rl.policy import Policy
 __all__ = ["KINDS", "LoadedPolicy", "load_policy"]
 
 KINDS = ("teacher", "dueling teacher", "SDN student", "spiking DQN", "converted SNN",
-         "TAP actor")
+         "TAP actor", "TD3 actor", "SAC actor")
 NETWORK_KIND = "neurorl.Network"  # Network.save's kind
 
 
@@ -43,7 +46,7 @@ class LoadedPolicy:
 
 def load_policy(path: str | Path) -> LoadedPolicy:
     """Load any checkpoint neurorl writes as a policy; an unknown kind names the known ones."""
-    from neurorl.algos import convert, distill, sacd, spiking_dqn
+    from neurorl.algos import convert, distill, sac, sacd, spiking_dqn, td3
 
     header = checkpoint.read_header(path)["meta"]
     kind, detail = header.get("kind"), header.get("kind_detail")
@@ -54,6 +57,10 @@ def load_policy(path: str | Path) -> LoadedPolicy:
     if kind == sacd.KIND:
         policy, meta = sacd.load_actor(path)
         return LoadedPolicy("TAP actor", policy, meta.get("env"), meta)
+    for name, module in (("TD3 actor", td3), ("SAC actor", sac)):
+        if kind == module.KIND:
+            policy, meta = module.load_actor(path)
+            return LoadedPolicy(name, policy, meta.get("env"), meta)
     if kind == NETWORK_KIND and detail == convert.KIND:
         policy, meta = convert.load_converted(path)
         return LoadedPolicy("converted SNN", policy, meta.get("env"), meta)

@@ -6,8 +6,8 @@
 * :mod:`~neurorl.hardware.quantize` — the profile's fixed point (round to nearest, saturate);
 * :mod:`~neurorl.hardware.counting` — spikes, synaptic operations, neuron updates, router hops
   per copy, step and core;
-* :mod:`~neurorl.hardware.report` — latency and energy per decision, table and JSON, the
-  ``neurorl energy`` command;
+* :mod:`~neurorl.hardware.report` — latency and energy per decision, table and JSON (the
+  ``neurorl energy`` command in :mod:`neurorl.cli` prints them);
 * :mod:`~neurorl.hardware.ann` — MACs and energy of the DNN on CPU/GPU profiles;
 * :mod:`~neurorl.hardware.estimate` — ``estimate(net, inputs, profile)`` for a neurorl Network;
 * :mod:`~neurorl.hardware.device` — the Brian2 devices ``"nc64c"`` and ``"chip"``

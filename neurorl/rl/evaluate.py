@@ -1,9 +1,11 @@
 """The one evaluation loop: returns of a policy, states it visits, and early stopping on them.
 
-* :func:`evaluate`: episodes of ε-greedy play (greedy for ε = 0) with ``batch`` environments
-  side by side; episode ``i`` is reset with seed ``seed + i``, every episode runs to its end
-  (the mean is unbiased), and the policy is reset (:mod:`neurorl.rl.policy`) at the start of
-  every episode, so a recurrent policy carries state within an episode and never across two.
+* :func:`evaluate`: episodes of ε-greedy play (greedy for ε = 0; ε-random actions for discrete
+  action spaces only, a Box's actions are stepped as the policy gives them) with ``batch``
+  environments side by side; episode ``i`` is reset with seed ``seed + i``, every episode runs
+  to its end (the mean is unbiased), and the policy is reset (:mod:`neurorl.rl.policy`) at the
+  start of every episode, so a recurrent policy carries state within an episode and never
+  across two.
 * :func:`collect_states`: the observations a policy visits (conversion's normalisation states,
   the chip reports' inputs).
 * :func:`selected_evaluation`: which of a run's evaluations picks the model (the best, the
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 
 from neurorl.rl.envs import make_env
 from neurorl.rl.policy import Policy
@@ -44,7 +47,8 @@ def evaluate(
     ``i``) and ``policy.reset`` is told which environment that is. A policy with an
     ``observe(actions, rewards)`` method is told after every step what was done and received
     (recurrent actor-critics condition on the previous action and reward). ε-random actions are
-    drawn from a Generator seeded with ``seed``.
+    drawn from a Generator seeded with ``seed``. For a Box action space the policy's actions
+    (N, *action_shape) go to the environments as they are, and ε must be 0.
     """
     from tqdm.auto import tqdm
 
@@ -54,6 +58,12 @@ def evaluate(
     if n < 1:
         return returns
     envs = [make_env(env_id, **(env_options or {})) for _ in range(n)]
+    continuous = isinstance(envs[0].action_space, spaces.Box)
+    if continuous and epsilon > 0:
+        for env in envs:
+            env.close()
+        raise ValueError(f"ε-random actions (ε = {epsilon}) need a discrete action space; "
+                         f"{env_id} has {envs[0].action_space}: evaluate with ε = 0")
     episode = np.arange(n)  # the episode each environment plays; -1 when it is done
     obs = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(envs)])
     policy.reset(np.ones(n, bool))
@@ -68,7 +78,8 @@ def evaluate(
             started = np.zeros(n, bool)
             rewards = np.zeros(n)
             for j in np.flatnonzero(episode >= 0):
-                o, r, terminated, truncated, _ = envs[j].step(int(act[j]))
+                o, r, terminated, truncated, _ = envs[j].step(
+                    np.asarray(act[j]) if continuous else int(act[j]))
                 returns[episode[j]] += r
                 rewards[j] = r
                 obs[j] = o

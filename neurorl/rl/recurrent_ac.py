@@ -9,9 +9,13 @@ Each network, per environment step t::
     e_s = ReLU(W_s o_t + b_s)          (32)   observation shortcut
     out = head_k([h_t, e_s])                  MLP [128, 128] -> head_out, one per head
 
-An actor has one head (logits or action mean); a discrete SAC critic two (Q1, Q2 over all
-actions); actor and critic each have their own encoder. Weights start as PyTorch's defaults
-(uniform ±1/sqrt(fan-in)) [the authors' embedders and heads]; the encoder as its own docs say.
+An actor has one head (logits, or raw continuous outputs that the algorithm squashes); a discrete
+SAC critic two (Q1, Q2 over all actions); actor and critic each have their own encoder. A critic
+of continuous actions (``current_action_dim`` > 0) embeds the current action a_t with the
+observation in its shortcut, e_s = ReLU(W_s [o_t, a_t] + b_s), and its heads output one Q value
+each; :meth:`RecurrentNet.action_grad` gives d out / d a_t (what TD3's and SAC's actors follow).
+Weights start as PyTorch's defaults (uniform ±1/sqrt(fan-in)) [the authors' embedders and
+heads]; the encoder as its own docs say.
 
 :class:`RecurrentNet` computes a whole sequence (training: (T, B) from a zero state, the
 authors' convention) or one step (acting: state carried through the policy protocol), and
@@ -61,17 +65,21 @@ class RecurrentNet:
 
     Args:
         obs_dim: observation size; act_dim: the previous action's size (one-hot width for
-        discrete actions); arch: sizes and the encoder's name; seed: initial weights.
+        discrete actions); arch: sizes and the encoder's name; seed: initial weights;
+        current_action_dim: > 0 for a critic of continuous actions, whose shortcut embeds
+        [o_t, a_t] (``forward``/``step`` then take ``current_action``).
     """
 
     def __init__(self, obs_dim: int, act_dim: int, heads: int, head_out: int,
-                 arch: ArchConfig = ArchConfig(), seed: int = 0) -> None:
+                 arch: ArchConfig = ArchConfig(), seed: int = 0,
+                 current_action_dim: int = 0) -> None:
         self.obs_dim, self.act_dim, self.heads, self.head_out = obs_dim, act_dim, heads, head_out
+        self.current_action_dim = int(current_action_dim)
         self.arch = arch
         rng = np.random.default_rng(seed)
         sizes = {"a": (act_dim, arch.action_embedding), "r": (1, arch.reward_embedding),
                  "o": (obs_dim, arch.observation_embedding),
-                 "s": (obs_dim, arch.shortcut_embedding)}
+                 "s": (obs_dim + self.current_action_dim, arch.shortcut_embedding)}
         self.params: dict[str, np.ndarray] = {}
         for key, (n_in, n_out) in sizes.items():
             self.params[f"embed.{key}.W"] = _uniform(rng, n_in, n_out)
@@ -99,20 +107,28 @@ class RecurrentNet:
 
     # -- a sequence ---------------------------------------------------------------------------
     def forward(self, prev_action: np.ndarray, prev_reward: np.ndarray, obs: np.ndarray,
-                state: dict | None = None, keep_cache: bool = True) -> tuple[np.ndarray, Any]:
+                state: dict | None = None, keep_cache: bool = True,
+                current_action: np.ndarray | None = None) -> tuple[np.ndarray, Any]:
         """Outputs (T, B, heads, head_out) for inputs (T, B, ·) from ``state`` (default: zero).
 
-        ``prev_action`` (T, B, act_dim), ``prev_reward`` (T, B), ``obs`` (T, B, obs_dim).
+        ``prev_action`` (T, B, act_dim), ``prev_reward`` (T, B), ``obs`` (T, B, obs_dim);
+        ``current_action`` (T, B, current_action_dim) for a network built with one.
         """
         T, B = obs.shape[:2]
         inputs = {"a": np.asarray(prev_action, DTYPE).reshape(T, B, self.act_dim),
                   "r": np.asarray(prev_reward, DTYPE).reshape(T, B, 1),
                   "o": np.asarray(obs, DTYPE).reshape(T, B, self.obs_dim)}
+        if (current_action is None) != (self.current_action_dim == 0):
+            raise ValueError(f"this network takes a current action of size "
+                             f"{self.current_action_dim} (0: none)")
         embedded = {key: self._embed(key, x) for key, x in inputs.items()}
         enc_in = np.concatenate([embedded["a"], embedded["r"], embedded["o"]], axis=-1)
         state = self.initial_state(B) if state is None else state
         h, enc_cache = self.encoder.forward(enc_in, state, keep_cache)
-        shortcut = self._embed("s", inputs["o"])
+        if self.current_action_dim:
+            inputs["s"] = np.concatenate([inputs["o"], np.asarray(current_action, DTYPE).reshape(
+                T, B, self.current_action_dim)], axis=-1)
+        shortcut = self._embed("s", inputs.get("s", inputs["o"]))
         joint = np.concatenate([h, shortcut], axis=-1).reshape(T * B, -1)
         outs, head_caches = [], []
         for k in range(self.heads):
@@ -128,10 +144,10 @@ class RecurrentNet:
         """The encoder's state after a forward pass (to carry on acting)."""
         return self.encoder.final_state(cache[3])
 
-    def backward(self, cache: Any, d_out: np.ndarray) -> dict[str, np.ndarray]:
-        """Gradients (keyed like ``params``) for d loss / d outputs ``d_out`` (T, B, heads,
-        head_out)."""
-        inputs, embedded, shortcut, enc_cache, head_caches = cache
+    def _heads_backward(self, cache: Any, d_out: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """d h (T, B, hidden), d e_s before its ReLU (T, B, shortcut) and the heads' grads."""
+        head_caches, shortcut = cache[4], cache[2]
         T, B = d_out.shape[:2]
         grads: dict[str, np.ndarray] = {}
         d_joint = np.zeros((T * B, self.arch.hidden + self.arch.shortcut_embedding), DTYPE)
@@ -142,25 +158,52 @@ class RecurrentNet:
             grads.update({f"head{k}.{name}": v for name, v in g.items()})
         d_joint = d_joint.reshape(T, B, -1)
         d_h, d_s = d_joint[..., : self.arch.hidden], d_joint[..., self.arch.hidden:]
-        g_enc, d_enc_in = self.encoder.backward(enc_cache, np.ascontiguousarray(d_h))
+        return np.ascontiguousarray(d_h), d_s * (shortcut > 0), grads
+
+    def _d_current_action(self, d_s: np.ndarray) -> np.ndarray:
+        """d a_t (T, B, current_action_dim) from d e_s before its ReLU."""
+        W = self.params["embed.s.W"][self.obs_dim:]
+        return d_s @ W.T
+
+    def action_grad(self, cache: Any, d_out: np.ndarray) -> np.ndarray:
+        """d loss / d ``current_action`` (T, B, current_action_dim) for ``d_out`` (T, B, heads,
+        head_out), through the heads and the shortcut only (the encoder does not see a_t), so no
+        backpropagation through time: what the actor's update needs from the critic."""
+        if not self.current_action_dim:
+            raise ValueError("this network takes no current action")
+        return self._d_current_action(self._heads_backward(cache, d_out)[1])
+
+    def backward(self, cache: Any, d_out: np.ndarray, want_action_grad: bool = False):
+        """Gradients (keyed like ``params``) for d loss / d outputs ``d_out`` (T, B, heads,
+        head_out); with ``want_action_grad``, ``(grads, d current_action)``."""
+        inputs, embedded, shortcut, enc_cache, head_caches = cache
+        T, B = d_out.shape[:2]
+        d_h, d_s, grads = self._heads_backward(cache, d_out)
+        g_enc, d_enc_in = self.encoder.backward(enc_cache, d_h)
         grads.update({f"encoder.{k}": v for k, v in g_enc.items()})
         splits = np.cumsum([self.arch.action_embedding, self.arch.reward_embedding])
         d_emb = dict(zip("aro", np.split(d_enc_in, splits, axis=-1), strict=True))
-        d_emb["s"] = d_s
         for key, d in d_emb.items():
-            e = embedded[key] if key != "s" else shortcut
-            x = inputs["o" if key == "s" else key]
-            d = (d * (e > 0)).reshape(T * B, -1)
-            grads[f"embed.{key}.W"] = x.reshape(T * B, -1).T @ d
+            d = (d * (embedded[key] > 0)).reshape(T * B, -1)
+            grads[f"embed.{key}.W"] = inputs[key].reshape(T * B, -1).T @ d
             grads[f"embed.{key}.b"] = d.sum(0)
+        x_s = inputs.get("s", inputs["o"]).reshape(T * B, -1)
+        grads["embed.s.W"] = x_s.T @ d_s.reshape(T * B, -1)
+        grads["embed.s.b"] = d_s.reshape(T * B, -1).sum(0)
+        if want_action_grad:
+            if not self.current_action_dim:
+                raise ValueError("this network takes no current action")
+            return grads, self._d_current_action(d_s)
         return grads
 
     # -- one step -----------------------------------------------------------------------------
     def step(self, prev_action: np.ndarray, prev_reward: np.ndarray, obs: np.ndarray,
-             state: dict) -> tuple[np.ndarray, dict]:
+             state: dict, current_action: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
         """Outputs (B, heads, head_out) of one environment step and the encoder's next state."""
         out, cache = self.forward(prev_action[None], prev_reward[None], obs[None], state,
-                                  keep_cache=False)
+                                  keep_cache=False,
+                                  current_action=None if current_action is None
+                                  else current_action[None])
         return out[0], self.final_state(cache)
 
 
@@ -176,8 +219,10 @@ def to_network(net: RecurrentNet) -> Network:
     step; the output layer ``out`` holds the head's outputs (``y``). Spiking encoders and the
     ``mlp`` encoder have this form; a GRU or LSTM has no Brian2 neuron model here (an error).
     """
-    if net.heads != 1:
-        raise ValueError(f"to_network builds one head (an actor), this network has {net.heads}")
+    if net.heads != 1 or net.current_action_dim:
+        raise ValueError(f"to_network builds an actor (one head, no current action); this "
+                         f"network has {net.heads} heads, current action size "
+                         f"{net.current_action_dim}")
     kind = net.arch.encoder
     encoder = net.encoder
     out = Network(dt=1.0, seed=0, schedule="aligned")
