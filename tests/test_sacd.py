@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from neurorl.algos import sacd
-from neurorl.rl.recurrent_ac import ArchConfig, RecurrentNet
+from neurorl.rl.recurrent_ac import ArchConfig, RecurrentNet, network_inputs, to_network
 
 
 def numeric_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
@@ -136,3 +136,12 @@ def test_brian2_closed_loop_takes_the_kernels_actions(encoder, rng):
             policy.observe(np.array([a]), np.array([r]))
             actions.append(a)
         assert ep.actions == actions and ep.length >= 9
+        # and the float64 kernel of the same Brian2 network, one step at a time, state carried
+        kernel = to_network(net).kernel(dtype=np.float64)
+        state, prev_a, prev_r = None, np.zeros((1, 2)), np.zeros(1)
+        for t, obs_t in enumerate(ep.observations):
+            x = network_inputs(prev_a, prev_r, obs_t[None])[None]
+            y, cache = kernel.forward(x, state=state, t0=t * 1e-3, for_backward=False)
+            state = cache.final_state()
+            assert int(np.argmax(y[0, 0])) == ep.actions[t]
+            prev_a, prev_r = np.eye(2)[[ep.actions[t]]], np.array([1.0])
