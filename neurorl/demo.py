@@ -14,11 +14,13 @@
 5. Chip: map the student onto the nc64c and Loihi profiles and report latency and energy per
    decision next to the teacher DNN on a 45 nm CPU (nc64c figures are assumptions, see
    ``neurorl/hardware/profiles/nc64c.toml``).
-6. TAP (GRSN, Qin et al. 2025): on CartPole-V (velocities only, so memory is needed) train a
-   recurrent SAC-discrete agent with a GRSN encoder (one simulation step per environment step)
-   and one with a memoryless MLP encoder on the same short budget, evaluate both greedily, and
-   play the GRSN actor as a Brian2 network (state carried across steps) checking that it takes
-   the numpy actor's actions.
+6. TAP (GRSN, Qin et al. 2025): on CartPole-P (positions only: the velocities must be
+   remembered) train a recurrent SAC-discrete agent with a GRSN encoder (one simulation step per
+   environment step) and one with a memoryless MLP encoder on the same short budget, evaluate
+   both greedily, and play the GRSN actor as a Brian2 network (state carried across steps)
+   checking that it takes the numpy actor's actions. (CartPole-V, velocities only, needs no
+   memory at its 200-step cap: a linear rule on the velocities scores 200; see
+   scripts/tap_goal.py.)
 
 Writes ``runs/demo/``: ``report.json`` and, per stage, the PNG figures with the CSV they were
 drawn from (``training``, ``decision``, ``teacher/learning_curve``,
@@ -293,7 +295,7 @@ def run_chip_stage(out_dir: Path, policy, teacher, env_id: str, seed: int) -> di
     return report
 
 
-def run_tap_stage(out_dir: Path, seed: int, steps: int, env_id: str = "CartPole-V") -> dict:
+def run_tap_stage(out_dir: Path, seed: int, steps: int, env_id: str = "CartPole-P") -> dict:
     """GRSN against a memoryless MLP encoder on a POMDP, and the GRSN actor in Brian2."""
     from neurorl.algos import sacd
 
@@ -424,7 +426,7 @@ def main(argv: list[str] | None = None) -> dict:
     student, report["distillation"] = run_distillation_stage(out_dir, teacher, args.env, args.seed)
     print("\n== stage 5: the student on neuromorphic chips, next to the DNN")
     report["chip"] = run_chip_stage(out_dir, student, teacher, args.env, args.seed)
-    print("\n== stage 6: GRSN with the temporal alignment paradigm on CartPole-V (SAC-discrete)")
+    print("\n== stage 6: GRSN with the temporal alignment paradigm on CartPole-P (SAC-discrete)")
     report["tap"] = run_tap_stage(out_dir, args.seed, args.tap_steps)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2))
     print("\n== report")
