@@ -396,7 +396,7 @@ def _run_energy(args: argparse.Namespace) -> int:
     from neurorl.ann.qnetwork import KIND as TEACHER_KIND
     from neurorl.ann.qnetwork import load_teacher
     from neurorl.hardware.ann import dnn_cost
-    from neurorl.hardware.estimate import estimate, observations
+    from neurorl.hardware.estimate import observations
     from neurorl.network import Network
 
     meta = checkpoint.read_header(args.checkpoint)["meta"]
@@ -430,25 +430,40 @@ def _run_energy(args: argparse.Namespace) -> int:
         T = int(args.steps or meta.get("T", 8))
         obs, source = observations(env_id, args.samples, args.seed, teacher)
         inputs = coding.constant_current(obs, T, meta.get("obs_scale"))
-        for name in args.profile or ["nc64c"]:
-            rep = estimate(net, inputs, name, quantize=not args.no_quantize, **overrides)
-            rep.label = f"{Path(args.checkpoint).name} on {env_id} ({source} observations)"
-            rep.add_dnn(dnn)
-            print(rep.table())
-            print()
-            out["chips"].append(rep.to_dict())
+        label = f"{Path(args.checkpoint).name} on {env_id} ({source} observations)"
+        out["chips"] = _chip_reports(args, net, inputs, label, overrides, dnn=dnn)
+    _write_energy_json(args, out)
+    return 0
+
+
+def _chip_reports(args, net, inputs, label: str, overrides: dict, dnn=(), **options) -> list:
+    """Price ``net`` on ``inputs`` on every ``--profile``; print each table, return the dicts."""
+    from neurorl.hardware.estimate import estimate
+
+    reports = []
+    for name in args.profile or ["nc64c"]:
+        rep = estimate(net, inputs, name, quantize=not args.no_quantize, **options, **overrides)
+        rep.label = label
+        rep.add_dnn(list(dnn))
+        print(rep.table())
+        print()
+        reports.append(rep.to_dict())
+    return reports
+
+
+def _write_energy_json(args: argparse.Namespace, out: dict) -> None:
+    from neurorl import checkpoint
+
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(out, indent=1, default=checkpoint.json_default))
         print(f"wrote {args.json}")
-    return 0
 
 
 def _energy_of_tap_actor(args: argparse.Namespace, overrides: dict[str, float]) -> int:
     """``neurorl energy`` of a TAP actor: its Brian2 network on the steps of greedy episodes,
     one simulation step per decision."""
     from neurorl.algos.sacd import load_actor
-    from neurorl.hardware.estimate import estimate
     from neurorl.rl.envs import make_env
     from neurorl.rl.recurrent_ac import network_inputs, to_network
 
@@ -468,20 +483,9 @@ def _energy_of_tap_actor(args: argparse.Namespace, overrides: dict[str, float]) 
             policy.reset(np.ones(1, bool))
     env.close()
     net, inputs = to_network(policy.actor), np.stack(steps)[:, None]
-    out = {"checkpoint": str(args.checkpoint), "dnn": [], "chips": []}
-    for name in args.profile or ["nc64c"]:
-        rep = estimate(net, inputs, name, quantize=not args.no_quantize, steps_per_decision=1,
-                       **overrides)
-        rep.label = f"{Path(args.checkpoint).name} on {env_id} ({len(steps)} greedy steps)"
-        print(rep.table())
-        print()
-        out["chips"].append(rep.to_dict())
-    if args.json:
-        from neurorl import checkpoint
-
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(out, indent=1, default=checkpoint.json_default))
-        print(f"wrote {args.json}")
+    label = f"{Path(args.checkpoint).name} on {env_id} ({len(steps)} greedy steps)"
+    chips = _chip_reports(args, net, inputs, label, overrides, steps_per_decision=1)
+    _write_energy_json(args, {"checkpoint": str(args.checkpoint), "dnn": [], "chips": chips})
     return 0
 
 
