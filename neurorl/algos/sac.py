@@ -46,12 +46,12 @@ from neurorl.algos.td3 import (
     critic_loss,
     load_actor_net,
     min_q_grad,
-    polyak,
     run,
     save_actor,
     sequences,
 )
 from neurorl.ann.optim import Adam
+from neurorl.rl.agent_state import polyak
 from neurorl.rl.recurrent_ac import RecurrentNet
 
 __all__ = ["ACTOR_FILE", "EVALS_FILE", "KIND", "STATE_FILE", "SACAgent", "SACConfig",

@@ -39,7 +39,6 @@ import dataclasses
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -47,6 +46,7 @@ from neurorl import checkpoint
 from neurorl.ann import nn
 from neurorl.ann.optim import Adam
 from neurorl.plots import write_csv
+from neurorl.rl.agent_state import RecurrentConfig, copy_net, load_state, polyak, save_state
 from neurorl.rl.envs import make_env
 from neurorl.rl.evaluate import evaluate
 from neurorl.rl.policy import StatefulPolicy
@@ -62,42 +62,12 @@ DTYPE = np.float32
 
 
 @dataclass
-class SACDConfig:
-    """Hyperparameters of one run (the authors' CartPole-P/V settings by default)."""
+class SACDConfig(RecurrentConfig):
+    """Hyperparameters of one run (the authors' CartPole-P/V settings by default; the shared
+    fields are :class:`~neurorl.rl.agent_state.RecurrentConfig`'s)."""
 
-    env_id: str = "CartPole-V"
-    encoder: str = "grsn"
-    seed: int = 0
-    total_steps: int = 10_000
-    hidden: int = 128
-    gamma: float = 0.9
-    lr: float = 3e-4
     alpha_lr: float = 3e-4
-    tau: float = 0.005
-    batch_size: int = 32
-    seq_len: int = 64
-    buffer_size: int = 1_000_000
-    updates_per_step: float = 1.0
-    random_episodes: int = 5
     target_entropy_ratio: float = 0.7
-    eval_every: int = 500  # environment steps between greedy evaluations
-    eval_episodes: int = 10
-    eval_seed: int = 10_000
-    stop_at_return: float | None = None  # end the run at the first evaluation reaching it
-    checkpoint_every: int = 0  # environment steps between resume checkpoints (0: none)
-    blas_threads: int = 1  # numpy BLAS threads while training (0: leave unchanged)
-
-    def __post_init__(self) -> None:
-        if self.total_steps < 1 or self.batch_size < 1 or self.seq_len < 2:
-            raise ValueError("total_steps and batch_size must be ≥ 1, seq_len ≥ 2")
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> SACDConfig:
-        """Config from a (JSON) dict; unknown keys are an error naming them."""
-        unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown SAC-discrete config keys: {', '.join(unknown)}")
-        return cls(**d)
 
 
 # --------------------------------------------------------------------------------------------
@@ -151,20 +121,30 @@ def actor_loss(logits: np.ndarray, q: np.ndarray, mask: np.ndarray, alpha: float
 class SACDAgent:
     """Actor, critic, target critic, optimisers and α; :meth:`update` is one SAC-discrete step."""
 
+    NAME, STATE_KIND = "SAC-discrete", STATE_KIND
+
     def __init__(self, obs_dim: int, n_actions: int, cfg: SACDConfig) -> None:
         self.cfg, self.obs_dim, self.n_actions = cfg, obs_dim, n_actions
         arch = ArchConfig(encoder=cfg.encoder, hidden=cfg.hidden)
         self.actor = RecurrentNet(obs_dim, n_actions, 1, n_actions, arch, seed=cfg.seed)
         self.critic = RecurrentNet(obs_dim, n_actions, 2, n_actions, arch, seed=cfg.seed + 100)
-        self.target_critic = RecurrentNet(obs_dim, n_actions, 2, n_actions, arch)
-        self.target = self.target_critic.params
-        for k, v in self.target.items():
-            v[...] = self.critic.params[k]
+        self.target_critic = copy_net(self.critic)
         self.actor_opt = Adam(self.actor.params, lr=cfg.lr)
         self.critic_opt = Adam(self.critic.params, lr=cfg.lr)
         self.log_alpha = np.zeros(1, DTYPE)
         self.alpha_opt = Adam({"log_alpha": self.log_alpha}, lr=cfg.alpha_lr)
         self.target_entropy = cfg.target_entropy_ratio * float(np.log(n_actions))
+        self.updates = 0
+
+    def networks(self) -> dict[str, dict[str, np.ndarray]]:
+        """Every trained array by network (what the resume state holds)."""
+        return {"actor": self.actor.params, "critic": self.critic.params,
+                "target": self.target_critic.params, "alpha": {"log_alpha": self.log_alpha}}
+
+    def optimisers(self) -> dict[str, Adam]:
+        """The optimisers by name."""
+        return {"actor_opt": self.actor_opt, "critic_opt": self.critic_opt,
+                "alpha_opt": self.alpha_opt}
 
     @property
     def alpha(self) -> float:
@@ -206,9 +186,8 @@ class SACDAgent:
         d_out[:-1, :, 0] = d_logits
         self.actor_opt.step(self.actor.backward(actor_cache, d_out))
         # -- target critic (Polyak) and α
-        for k, v in self.target.items():
-            v *= 1.0 - cfg.tau
-            v += cfg.tau * self.critic.params[k]
+        polyak(self.target_critic.params, self.critic.params, cfg.tau)
+        self.updates += 1
         self.alpha_opt.step({"log_alpha": -alpha * (self.target_entropy - entropy)
                              * np.ones(1, DTYPE)})
         return {"critic_loss": loss_q, "actor_loss": loss_pi, "entropy": entropy, "alpha": alpha}
@@ -298,9 +277,9 @@ def _train(cfg: SACDConfig, out_dir, progress: bool, resume: bool) -> TrainResul
     policy = SACDPolicy(agent.actor, sample=True, rng=rng)
     evals: list[tuple[int, float]] = []
     episodes: list[tuple[int, float, int]] = []
-    step = updates = 0
+    step = 0
     if resume and out is not None and (out / STATE_FILE).exists():
-        step, updates = _load_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes)
+        step = load_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes)
     t0, first_step = time.perf_counter(), step
     bar = tqdm(total=cfg.total_steps, initial=step, unit="step", disable=not progress,
                desc=f"SAC-D {cfg.encoder} {cfg.env_id}", dynamic_ncols=True)
@@ -339,7 +318,6 @@ def _train(cfg: SACDConfig, out_dir, progress: bool, resume: bool) -> TrainResul
         if episode + 1 >= cfg.random_episodes and not reached:
             for _ in range(int(round(cfg.updates_per_step * len(record["reward"])))):
                 stats = agent.update(rb.sample(rng, cfg.batch_size))
-                updates += 1
         rate = (step - first_step) / max(time.perf_counter() - t0, 1e-9)
         bar.set_postfix(ret=f"{episodes[-1][1]:.0f}", eval=f"{evals[-1][1]:.0f}" if evals else "-",
                         q=f"{stats.get('critic_loss', float('nan')):.3g}",
@@ -348,7 +326,7 @@ def _train(cfg: SACDConfig, out_dir, progress: bool, resume: bool) -> TrainResul
         if out is not None and cfg.checkpoint_every and (
             step // cfg.checkpoint_every > (step - len(record["reward"])) // cfg.checkpoint_every
         ):
-            _save_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes, step, updates)
+            save_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes, step)
     bar.close()
     env.close()
     if out is not None:
@@ -356,12 +334,12 @@ def _train(cfg: SACDConfig, out_dir, progress: bool, resume: bool) -> TrainResul
         write_csv(out / EVALS_FILE, [{"step": s, "mean_greedy_return": r} for s, r in evals],
                   float_format=None)
         if cfg.checkpoint_every:
-            _save_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes, step, updates)
-    return TrainResult(agent, evals, episodes, step, updates, time.perf_counter() - t0, out)
+            save_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes, step)
+    return TrainResult(agent, evals, episodes, step, agent.updates, time.perf_counter() - t0, out)
 
 
 # --------------------------------------------------------------------------------------------
-# checkpoints: the actor (a policy) and the resume state
+# checkpoints: the actor (a policy); the resume state is neurorl.rl.agent_state's
 # --------------------------------------------------------------------------------------------
 def save_actor(agent: SACDAgent, path: str | Path, meta: dict | None = None) -> Path:
     """Write the actor (weights, architecture, encoder) as a checkpoint of kind ``KIND``."""
@@ -385,55 +363,6 @@ def load_actor(path: str | Path) -> tuple[SACDPolicy, dict]:
             raise ValueError(f"{path}: actor/{key} missing or of the wrong shape")
         value[...] = stored
     return SACDPolicy(actor), meta
-
-
-def _optim_arrays(prefix: str, opt: Adam) -> tuple[dict, int]:
-    state = opt.state_dict()
-    return {f"{prefix}/{k}": v for k, v in state.items() if isinstance(v, np.ndarray)}, state["t"]
-
-
-def _save_state(path, cfg, agent, rb, rng, evals, episodes, step, updates) -> None:
-    arrays: dict[str, np.ndarray] = {}
-    meta: dict[str, Any] = {"kind": STATE_KIND, "config": asdict(cfg), "step": step,
-                            "updates": updates, "rng": rng.bit_generator.state,
-                            "evals": evals, "episodes": episodes}
-    for name, params in (("actor", agent.actor.params), ("critic", agent.critic.params),
-                         ("target", agent.target), ("alpha", {"log_alpha": agent.log_alpha})):
-        arrays.update({f"{name}/{k}": v for k, v in params.items()})
-    for name, opt in (("actor_opt", agent.actor_opt), ("critic_opt", agent.critic_opt),
-                      ("alpha_opt", agent.alpha_opt)):
-        more, meta[f"{name}_t"] = _optim_arrays(name, opt)
-        arrays.update(more)
-    rb_arrays, meta["replay"] = rb.state_dict()
-    arrays.update({f"rb/{k}": v for k, v in rb_arrays.items()})
-    checkpoint.save(path, arrays, meta)
-
-
-def _load_state(path, cfg, agent, rb, rng, evals, episodes) -> tuple[int, int]:
-    arrays, meta = checkpoint.load(path)
-    if meta.get("kind") != STATE_KIND:
-        raise ValueError(f"{path}: not a SAC-discrete training state")
-    free = ("checkpoint_every", "blas_threads")  # fields that do not change the numbers
-    diff = sorted(k for k, v in asdict(cfg).items()
-                  if k not in free and meta["config"].get(k) != v)
-    if diff:
-        raise ValueError(f"{path}: was written with a different config (differs in {diff})")
-    for name, params in (("actor", agent.actor.params), ("critic", agent.critic.params),
-                         ("target", agent.target), ("alpha", {"log_alpha": agent.log_alpha})):
-        for k, v in params.items():
-            v[...] = arrays[f"{name}/{k}"]
-    for name, opt in (("actor_opt", agent.actor_opt), ("critic_opt", agent.critic_opt),
-                      ("alpha_opt", agent.alpha_opt)):
-        prefix = f"{name}/"
-        opt.load_state_dict({"t": meta[f"{name}_t"],
-                             **{k[len(prefix):]: v for k, v in arrays.items()
-                                if k.startswith(prefix)}})
-    rb.load_state_dict({k[3:]: v for k, v in arrays.items() if k.startswith("rb/")},
-                       meta["replay"])
-    rng.bit_generator.state = meta["rng"]
-    evals[:] = [(int(s), float(r)) for s, r in meta["evals"]]
-    episodes[:] = [(int(s), float(r), int(n)) for s, r, n in meta["episodes"]]
-    return int(meta["step"]), int(meta["updates"])
 
 
 # --------------------------------------------------------------------------------------------

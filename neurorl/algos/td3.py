@@ -62,6 +62,7 @@ from neurorl import checkpoint
 from neurorl.ann import nn
 from neurorl.ann.optim import Adam
 from neurorl.plots import write_csv
+from neurorl.rl.agent_state import RecurrentConfig, copy_net, load_state, polyak, save_state
 from neurorl.rl.envs import make_env
 from neurorl.rl.evaluate import evaluate
 from neurorl.rl.policy import StatefulPolicy
@@ -79,40 +80,13 @@ ACTOR_INIT_W, CRITIC_INIT_W = 1e-3, 3e-3  # the authors' last-layer init (Mlp in
 
 
 @dataclass
-class ContinuousConfig:
+class ContinuousConfig(RecurrentConfig):
     """What recurrent TD3 and SAC share (the authors' Pendulum-V settings by default)."""
 
     env_id: str = "Pendulum-V"
-    encoder: str = "grsn"
-    seed: int = 0
     total_steps: int = 50_000
-    hidden: int = 128
-    gamma: float = 0.9
-    lr: float = 3e-4
-    tau: float = 0.005
-    batch_size: int = 32
-    seq_len: int = 64
-    buffer_size: int = 1_000_000
-    updates_per_step: float = 1.0
-    random_episodes: int = 5
-    eval_every: int = 1_000  # environment steps between deterministic evaluations
+    eval_every: int = 1_000
     eval_episodes: int = 20
-    eval_seed: int = 10_000
-    stop_at_return: float | None = None  # end the run at the first evaluation reaching it
-    checkpoint_every: int = 0  # environment steps between resume checkpoints (0: none)
-    blas_threads: int = 1  # numpy BLAS threads while training (0: leave unchanged)
-
-    def __post_init__(self) -> None:
-        if self.total_steps < 1 or self.batch_size < 1 or self.seq_len < 2:
-            raise ValueError("total_steps and batch_size must be ≥ 1, seq_len ≥ 2")
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]):
-        """Config from a (JSON) dict; unknown keys are an error naming them."""
-        unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} keys: {', '.join(unknown)}")
-        return cls(**d)
 
 
 @dataclass
@@ -190,13 +164,6 @@ def sequences(batch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.
     return actions, rewards, observs
 
 
-def polyak(target: dict[str, np.ndarray], source: dict[str, np.ndarray], tau: float) -> None:
-    """target ← (1 − τ) target + τ source, in place."""
-    for k, v in target.items():
-        v *= 1.0 - tau
-        v += tau * source[k]
-
-
 def build_nets(obs_dim: int, act_dim: int, actor_out: int, cfg: ContinuousConfig
                ) -> tuple[RecurrentNet, RecurrentNet, RecurrentNet]:
     """Actor (``actor_out`` raw outputs), critic (Q1, Q2 of (h_t, o_t, a_t)) and target critic,
@@ -216,15 +183,6 @@ def build_nets(obs_dim: int, act_dim: int, actor_out: int, cfg: ContinuousConfig
                 value[...] = rng.uniform(-bound, bound, value.shape)
     target = copy_net(critic)
     return actor, critic, target
-
-
-def copy_net(net: RecurrentNet) -> RecurrentNet:
-    """A network of ``net``'s shape holding a copy of its parameters (a target network)."""
-    out = RecurrentNet(net.obs_dim, net.act_dim, net.heads, net.head_out, net.arch,
-                       current_action_dim=net.current_action_dim)
-    for k, v in out.params.items():
-        v[...] = net.params[k]
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -422,7 +380,7 @@ def _train(cfg, agent_cls, out_dir, progress, resume, stop_after) -> TrainResult
     episodes: list[tuple[int, float, int]] = []
     step = 0
     if resume and out is not None and (out / STATE_FILE).exists():
-        step = _load_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes)
+        step = load_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes)
     t0, first_step = time.perf_counter(), step
     bar = tqdm(total=cfg.total_steps, initial=step, unit="step", disable=not progress,
                desc=f"{agent_cls.NAME} {cfg.encoder} {cfg.env_id}", dynamic_ncols=True)
@@ -469,7 +427,7 @@ def _train(cfg, agent_cls, out_dir, progress, resume, stop_after) -> TrainResult
         if out is not None and (interrupted or cfg.checkpoint_every and (
             step // cfg.checkpoint_every > (step - len(record["reward"])) // cfg.checkpoint_every
         )):
-            _save_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes, step)
+            save_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes, step)
     bar.close()
     env.close()
     if out is not None:
@@ -478,7 +436,7 @@ def _train(cfg, agent_cls, out_dir, progress, resume, stop_after) -> TrainResult
         write_csv(out / EVALS_FILE, [{"step": s, "mean_greedy_return": r} for s, r in evals],
                   float_format=None)
         if cfg.checkpoint_every and not interrupted:
-            _save_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes, step)
+            save_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes, step)
     return TrainResult(agent, evals, episodes, step, agent.updates, time.perf_counter() - t0, out,
                        interrupted)
 
@@ -517,45 +475,3 @@ def load_actor(path: str | Path) -> tuple[TD3Policy, dict]:
     """A deterministic :class:`TD3Policy` from an ``actor.npz``; ``(policy, meta)``."""
     actor, meta = load_actor_net(path, KIND)
     return TD3Policy(actor, meta["low"], meta["high"]), meta
-
-
-def _save_state(path, cfg, agent, rb, rng, evals, episodes, step) -> None:
-    arrays: dict[str, np.ndarray] = {}
-    meta: dict[str, Any] = {"kind": agent.STATE_KIND, "config": asdict(cfg), "step": step,
-                            "updates": agent.updates, "rng": rng.bit_generator.state,
-                            "evals": evals, "episodes": episodes}
-    for name, params in agent.networks().items():
-        arrays.update({f"{name}/{k}": v for k, v in params.items()})
-    for name, opt in agent.optimisers().items():
-        state = opt.state_dict()
-        arrays.update({f"{name}/{k}": v for k, v in state.items() if isinstance(v, np.ndarray)})
-        meta[f"{name}_t"] = state["t"]
-    rb_arrays, meta["replay"] = rb.state_dict()
-    arrays.update({f"rb/{k}": v for k, v in rb_arrays.items()})
-    checkpoint.save(path, arrays, meta)
-
-
-def _load_state(path, cfg, agent, rb, rng, evals, episodes) -> int:
-    arrays, meta = checkpoint.load(path)
-    if meta.get("kind") != agent.STATE_KIND:
-        raise ValueError(f"{path}: not a {agent.NAME} training state")
-    free = ("checkpoint_every", "blas_threads")  # fields that do not change the numbers
-    diff = sorted(k for k, v in asdict(cfg).items()
-                  if k not in free and meta["config"].get(k) != v)
-    if diff:
-        raise ValueError(f"{path}: was written with a different config (differs in {diff})")
-    for name, params in agent.networks().items():
-        for k, v in params.items():
-            v[...] = arrays[f"{name}/{k}"]
-    for name, opt in agent.optimisers().items():
-        prefix = f"{name}/"
-        opt.load_state_dict({"t": meta[f"{name}_t"],
-                             **{k[len(prefix):]: v for k, v in arrays.items()
-                                if k.startswith(prefix)}})
-    rb.load_state_dict({k[3:]: v for k, v in arrays.items() if k.startswith("rb/")},
-                       meta["replay"])
-    rng.bit_generator.state = meta["rng"]
-    agent.updates = int(meta["updates"])
-    evals[:] = [(int(s), float(r)) for s, r in meta["evals"]]
-    episodes[:] = [(int(s), float(r), int(n)) for s, r, n in meta["episodes"]]
-    return int(meta["step"])
