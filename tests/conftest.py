@@ -35,6 +35,21 @@ def single_layer_net(
     return net
 
 
+def numeric_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central finite differences of the scalar ``f()`` with respect to ``x`` (changed in place,
+    restored)."""
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        up = f()
+        x[i] = old - eps
+        down = f()
+        x[i] = old
+        g[i] = (up - down) / (2 * eps)
+    return g
+
+
 def grsn_stack(seed: int = 0, n_in: int = 3) -> Network:
     """Layers around GRSN: input -> if -> grsn -> grsn_input_gated -> li_readout."""
     net = Network(dt=1.0, seed=seed)

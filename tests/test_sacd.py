@@ -5,22 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import numeric_grad
 
 from neurorl.algos import sacd
 from neurorl.rl.recurrent_ac import ArchConfig, RecurrentNet, network_inputs, to_network
-
-
-def numeric_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + eps
-        up = f()
-        x[i] = old - eps
-        down = f()
-        x[i] = old
-        g[i] = (up - down) / (2 * eps)
-    return g
 
 
 def test_critic_and_actor_loss_gradients(rng):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import numeric_grad
 
 from neurorl import checkpoint, cli
 from neurorl.algos import sac, td3
@@ -17,19 +18,6 @@ from neurorl.rl.recurrent_ac import ArchConfig, RecurrentNet
 
 TINY = dict(hidden=16, batch_size=4, seq_len=8, random_episodes=1, eval_every=100,
             eval_episodes=2)
-
-
-def numeric_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + eps
-        up = f()
-        x[i] = old - eps
-        down = f()
-        x[i] = old
-        g[i] = (up - down) / (2 * eps)
-    return g
 
 
 def robust_check(loss, arrays: dict[str, np.ndarray], grads: dict[str, np.ndarray], rng,

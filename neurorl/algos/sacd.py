@@ -50,7 +50,7 @@ from neurorl.rl.agent_state import RecurrentConfig, copy_net, load_state, polyak
 from neurorl.rl.envs import make_env
 from neurorl.rl.evaluate import evaluate
 from neurorl.rl.policy import StatefulPolicy
-from neurorl.rl.recurrent_ac import ArchConfig, RecurrentNet
+from neurorl.rl.recurrent_ac import ArchConfig, RecurrentNet, actor_state, actor_step
 from neurorl.rl.sequence_replay import SequenceReplay
 
 __all__ = ["KIND", "SACDAgent", "SACDConfig", "SACDPolicy", "TrainResult", "load_actor", "train"]
@@ -206,16 +206,11 @@ class SACDPolicy(StatefulPolicy):
 
     def initial_state(self, n: int) -> dict[str, np.ndarray]:
         """Zero encoder state, zero previous action and reward."""
-        return {**{f"enc.{k}": v for k, v in self.actor.initial_state(n).items()},
-                "prev_action": np.zeros((n, self.n_actions), DTYPE),
-                "prev_reward": np.zeros(n, DTYPE)}
+        return actor_state(self.actor, n, self.n_actions)
 
     def logits(self, obs: np.ndarray, state: dict) -> tuple[np.ndarray, dict]:
         """Logits (N, A) of one step and the next encoder state."""
-        enc = {k[4:]: v for k, v in state.items() if k.startswith("enc.")}
-        out, enc = self.actor.step(state["prev_action"], state["prev_reward"],
-                                   np.asarray(obs, DTYPE).reshape(len(obs), -1), enc)
-        return out[:, 0], {**state, **{f"enc.{k}": v for k, v in enc.items()}}
+        return actor_step(self.actor, obs, state)
 
     def step(self, obs, state):
         logits, state = self.logits(obs, state)

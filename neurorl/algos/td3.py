@@ -66,7 +66,7 @@ from neurorl.rl.agent_state import RecurrentConfig, copy_net, load_state, polyak
 from neurorl.rl.envs import make_env
 from neurorl.rl.evaluate import evaluate
 from neurorl.rl.policy import StatefulPolicy
-from neurorl.rl.recurrent_ac import ArchConfig, RecurrentNet
+from neurorl.rl.recurrent_ac import ArchConfig, RecurrentNet, actor_state, actor_step
 from neurorl.rl.sequence_replay import SequenceReplay
 
 __all__ = ["KIND", "ContinuousConfig", "ContinuousPolicy", "TD3Agent", "TD3Config", "TD3Policy",
@@ -281,16 +281,11 @@ class ContinuousPolicy(StatefulPolicy):
 
     def initial_state(self, n: int) -> dict[str, np.ndarray]:
         """Zero encoder state, zero previous action and reward."""
-        return {**{f"enc.{k}": v for k, v in self.actor.initial_state(n).items()},
-                "prev_action": np.zeros((n, self.action_dim), DTYPE),
-                "prev_reward": np.zeros(n, DTYPE)}
+        return actor_state(self.actor, n, self.action_dim)
 
     def raw(self, obs: np.ndarray, state: dict) -> tuple[np.ndarray, dict]:
         """The actor's raw outputs (N, head_out) of one step and the next encoder state."""
-        enc = {k[4:]: v for k, v in state.items() if k.startswith("enc.")}
-        out, enc = self.actor.step(state["prev_action"], state["prev_reward"],
-                                   np.asarray(obs, DTYPE).reshape(len(obs), -1), enc)
-        return out[:, 0], {**state, **{f"enc.{k}": v for k, v in enc.items()}}
+        return actor_step(self.actor, obs, state)
 
     def step(self, obs, state):
         raw, state = self.raw(obs, state)

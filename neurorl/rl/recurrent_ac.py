@@ -37,7 +37,8 @@ from neurorl.ann import nn
 from neurorl.network import Network
 from neurorl.rl.encoders import make_encoder
 
-__all__ = ["ArchConfig", "RecurrentNet", "network_inputs", "to_network"]
+__all__ = ["ArchConfig", "RecurrentNet", "actor_state", "actor_step", "network_inputs",
+           "to_network"]
 
 DTYPE = np.float32
 
@@ -287,3 +288,19 @@ def network_inputs(prev_action: np.ndarray, prev_reward: np.ndarray,
     return np.concatenate([np.asarray(prev_action, np.float64).reshape(n, -1),
                            np.asarray(prev_reward, np.float64).reshape(n, 1),
                            np.asarray(obs, np.float64).reshape(n, -1)], axis=1)
+
+
+def actor_state(actor: RecurrentNet, n: int, action_dim: int) -> dict[str, np.ndarray]:
+    """The policy state of ``n`` environments at an episode start: the actor's encoder state
+    (keys ``enc.*``), a zero previous action (n, action_dim) and a zero previous reward (n,)."""
+    return {**{f"enc.{k}": v for k, v in actor.initial_state(n).items()},
+            "prev_action": np.zeros((n, action_dim), DTYPE), "prev_reward": np.zeros(n, DTYPE)}
+
+
+def actor_step(actor: RecurrentNet, obs: np.ndarray, state: dict) -> tuple[np.ndarray, dict]:
+    """One environment step of ``actor`` on observations (N, ...) from a state of
+    :func:`actor_state`: its outputs (N, head_out) and the state with the next encoder state."""
+    enc = {k[4:]: v for k, v in state.items() if k.startswith("enc.")}
+    out, enc = actor.step(state["prev_action"], state["prev_reward"],
+                          np.asarray(obs, DTYPE).reshape(len(obs), -1), enc)
+    return out[:, 0], {**state, **{f"enc.{k}": v for k, v in enc.items()}}
