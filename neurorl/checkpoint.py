@@ -27,12 +27,14 @@ from typing import Any
 
 import numpy as np
 
+from neurorl import NeurorlError
+
 FORMAT = "neurorl-checkpoint"
 VERSION = 1
 HEADER = "__header__.json"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(NeurorlError, ValueError):
     """A checkpoint file that cannot be trusted (missing, truncated, corrupt or modified)."""
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from neurorl.optional import OptionalDependencyError
+from neurorl import NeurorlError
 
 
 # --------------------------------------------------------------------------------------------
@@ -72,6 +72,13 @@ def _args_train_teacher(p: argparse.ArgumentParser) -> None:
         help="greedy evaluation episodes after training (0: skip)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (a count of samples or steps), else argparse's error."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return int(text)
 
 
 def parse_sets(items: Sequence[str]) -> dict[str, Any]:
@@ -382,8 +389,8 @@ def _args_energy(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dnn-profile", action="append", default=None,
                    help="CPU/GPU profile(s) for the DNN (default: cpu_45nm and gpu_a100)")
     p.add_argument("--env", default=None, help="environment of the observations (default: stored)")
-    p.add_argument("--samples", type=int, default=64, help="observations (decisions) to run")
-    p.add_argument("--steps", type=int, default=None,
+    p.add_argument("--samples", type=positive_int, default=64, help="observations (decisions)")
+    p.add_argument("--steps", type=positive_int, default=None,
                    help="time steps per decision (default: the checkpoint's 'T', else 8)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-quantize", action="store_true", help="run the float network")
@@ -568,8 +575,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args._run(args) or 0)
-    except (ValueError, OptionalDependencyError, FileNotFoundError) as err:  # CheckpointError and
-        # DeviceError are ValueErrors; any other error is a bug and keeps its traceback
+    except (NeurorlError, ValueError, FileNotFoundError) as err:  # neurorl's errors (ModelError,
+        # CheckpointError, OptionalDependencyError, ...); any other error is a bug and keeps its
+        # traceback
         print(f"neurorl {args.command}: error: {err}", file=sys.stderr)
         return 2
 

@@ -23,7 +23,8 @@
    scripts/tap_goal.py.)
 
 Writes ``runs/demo/``: ``report.json`` and, per stage, the PNG figures with the CSV they were
-drawn from (``training``, ``decision``, ``teacher/learning_curve``,
+drawn from (``training``, ``decision``, ``raster`` and ``traces`` of the classifier in Brian2,
+``teacher/learning_curve``,
 ``teacher_dueling/learning_curve``, ``conversion``,
 ``distillation`` with ``sdn/metrics.csv``, ``tap`` with ``tap/<encoder>/evals.csv``) and the
 chip reports ``chip_<profile>.json``.
@@ -47,7 +48,7 @@ from neurorl.algos.supervised import (
     train_classifier,
 )
 from neurorl.coding import constant_current
-from neurorl.plots import plot_learning_curve, pyplot, save, write_csv
+from neurorl.plots import plot_learning_curve, pyplot, raster, save, traces, write_csv
 from neurorl.rl.envs import make_env
 from neurorl.rl.evaluate import collect_states, evaluate
 
@@ -94,6 +95,11 @@ def run_supervised_stage(out_dir: Path, cfg: SupervisedConfig, n_test: int = 400
     }
     _write_training(out_dir, history)
     _write_decision(out_dir, net, cfg, x_test, y_test)
+    # what the network did in Brian2 on the first held-out input: spikes, and the membrane of
+    # its most active hidden neurons
+    raster(brian2_run, net, batch=0, path=out_dir / "raster.png")
+    active = np.argsort(-brian2_run.spikes["hidden"][:, 0].sum(0), kind="stable")[:4]
+    traces(brian2_run, "hidden", "v", net, neurons=sorted(active), path=out_dir / "traces.png")
     return report
 
 

@@ -10,13 +10,41 @@ A model file is TOML holding Brian2 strings (see ``models/lif.toml``)::
     inputs = ["v"]                         # variables a plain connection drives
     output = "v"                           # optional: variable others read through summed coupling
     recurrent = []                         # optional: summed inputs fed by the layer's own output
+    refractory = "2*ms"                    # optional: Brian2's refractory keyword (a duration,
+                                           # or a condition such as "v > -50*mV")
     [parameters]
     decay = { value = "0.2" }                                       # shared constant
     bias = { value = "0", per_neuron = true, learnable = true }     # trained by the kernel
 
-Parameter values are quantities written with Brian2 units (``"5*ms"``). A driven variable that is a
-differential state variable receives event-driven input (``v_post += w``); one declared as a plain
-variable (``I : 1``) receives a continuous summed input (``I_post = w*x_pre : 1 (summed)``).
+Parameter values are quantities written with any unit Brian2 knows (``"5*ms"``, ``"0.05*nA"``,
+``"200*pF"``: Brian2's own registry, ``brian2.core.namespace.DEFAULT_UNITS``), and so are unit
+literals inside equations, thresholds and resets (``140*mV``, ``v > 30*mV``, ``/ms``). Like
+Brian2's generated code, the kernel computes in SI base units: a literal becomes its SI value
+(:func:`neurorl.kernel.codegen.si_units`), a parameter its SI float (``Parameter.si``). A driven
+variable that is a differential state variable receives event-driven input (``v_post += w``); one
+declared as a plain variable (``I : 1``) receives a continuous summed input
+(``I_post = w*x_pre : 1 (summed)``). Any variable name Brian2 accepts may be used (``w`` for an
+adaptation current included) except :data:`SYNAPSE_WEIGHT`, the name of the weight in the Brian2
+``Synapses`` neurorl builds.
+
+Noise (``xi`` in the equations) is refused at load, with the file and line. Brian2 draws ``xi``
+inside its generated code, from a generator per code target (numpy, cython and cpp_standalone
+draw different numbers), scaled by the stochastic integrator (``sqrt(dt)`` for Euler-Maruyama);
+the kernel cannot draw the same numbers, and feeding both one pre-drawn noise would mean
+rewriting the user's stochastic equation into a different, deterministic one behind their back.
+A refusal keeps "the kernel runs exactly what Brian2 runs" true. Noise that both should see goes
+in as an input instead: declare a summed variable (``I_noise : amp``), connect an input layer to
+it and feed that layer noise drawn with a seeded generator; Brian2 and the kernel then get the
+same numbers and stay equal (and the gradient through the noise's weights is exact).
+
+:func:`from_brian2` turns a Brian2 script's neuron (a ``brian2.Equations`` object or its string,
+threshold, reset, refractory and a dict of parameter quantities) into a model through the same
+validation as :func:`load`.
+
+Refractoriness is Brian2's: after a spike, variables flagged ``(unless refractory)`` keep their
+value and ignore synaptic effects, and no spike can occur, until ``refractory`` has elapsed
+(``timestep(t - lastspike, dt) >= timestep(refractory, dt)``) or, for a condition, until it is
+false. The kernel carries Brian2's ``lastspike`` and ``not_refractory`` as state.
 
 :func:`load` takes a shipped model's name or a path to a user's file; every error it raises is a
 :class:`ModelError` whose message names the file and line at fault.
@@ -24,32 +52,51 @@ variable (``I : 1``) receives a continuous summed input (``I_post = w*x_pre : 1 
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import importlib.resources
 import os
-import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 
 import brian2
-import tomllib
 from brian2.equations.equations import DIFFERENTIAL_EQUATION, PARAMETER
 from brian2.units.fundamentalunits import (
-    DIMENSIONLESS,
-    DimensionMismatchError,
     Quantity,
     get_dimensions,
-    get_unit,
 )
+
+from neurorl import quiet_brian2_banner
+from neurorl.model_check import (  # noqa: F401  (ModelError, unit_string: part of this API)
+    COMPARISON,
+    STATEMENT,
+    SYNAPSE_WEIGHT,
+    ArgLocator,
+    Locator,
+    ModelError,
+    brian2_group,
+    display_unit,
+    parse_quantity,
+    quantity,
+    quantity_code,
+    refractory_kind,
+    unit_string,
+    validate,
+)
+from neurorl.optional import tomllib
+
+ModelError.__module__ = __name__  # defined with the checks, raised and documented as models'
+
+quiet_brian2_banner()  # importing brian2 (above) replaced sys.excepthook
 
 __all__ = [
     "ModelError",
     "NeuronModel",
     "Parameter",
+    "SYNAPSE_WEIGHT",
     "available",
+    "from_brian2",
     "load",
     "loads",
     "model_files_dir",
@@ -59,17 +106,6 @@ __all__ = [
 #: Directories searched for ``<name>.toml`` after the shipped models; extend it, or set the
 #: environment variable ``NEURORL_MODEL_PATH`` (os.pathsep-separated).
 model_paths: list[Path] = []
-
-_NOT_DIFFERENTIABLE = {"rand", "randn", "int", "floor", "ceil", "sign", "xi"}
-# one abstract-code statement (``v = 0``, ``v -= v_th``) and one comparison (a threshold): the
-# kernel (neurorl.kernel.codegen) reads Brian2's code with the same two patterns
-STATEMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(=|\+=|-=|\*=|/=)\s*(.+?)\s*$")
-COMPARISON = re.compile(r"^(.*?)(>=|<=|>|<)(.*)$")
-
-
-class ModelError(ValueError):
-    """A model file that cannot be used; the message names the file and the line at fault."""
-
 
 @dataclass(frozen=True)
 class Parameter:
@@ -109,6 +145,7 @@ class NeuronModel:
     inputs: tuple[str, ...] = ()
     output: str | None = None
     recurrent: tuple[str, ...] = ()
+    refractory: str | None = None
     initial: Mapping[str, float] = field(default_factory=dict)
     description: str = ""
     paper: str = ""
@@ -118,6 +155,17 @@ class NeuronModel:
     def spiking(self) -> bool:
         """True when the model has a threshold."""
         return self.threshold is not None
+
+    @cached_property
+    def refractory_variables(self) -> tuple[str, ...]:
+        """State variables flagged ``(unless refractory)``: held while the neuron is refractory
+        (their update is skipped, and so are synaptic effects on them)."""
+        eqs = brian2.Equations(self.brian2_equations)
+        return tuple(
+            eq.varname
+            for eq in eqs.ordered
+            if eq.type == DIFFERENTIAL_EQUATION and "unless refractory" in eq.flags
+        )
 
     @property
     def brian2_equations(self) -> str:
@@ -160,16 +208,12 @@ class NeuronModel:
         """The model as model-file text; ``loads(model.to_toml())`` gives an equal model."""
         import json
 
-        def q(value) -> str:
-            dim = brian2.get_dimensions(value)
-            si = float(brian2.asarray(value))
-            return repr(si) if dim is DIMENSIONLESS else f"{si!r} * {unit_string(dim)}"
-
+        q = quantity_code
         lines = [
             f"{key} = {json.dumps(getattr(self, key))}"
             for key in ("name", "paper", "description", "method", "equations")
         ]
-        for key in ("threshold", "reset", "output"):
+        for key in ("threshold", "reset", "refractory", "output"):
             if getattr(self, key) is not None:
                 lines.append(f"{key} = {json.dumps(getattr(self, key))}")
         for key in ("inputs", "recurrent"):
@@ -197,7 +241,7 @@ class NeuronModel:
                 )
             old = params[name]
             if isinstance(value, str):
-                new = _parse_quantity(value, f"{self.source}: parameter {name}")
+                new = parse_quantity(value, f"{self.source}: parameter {name}")
             elif isinstance(value, Quantity):
                 new = value
             else:
@@ -237,6 +281,122 @@ def loads(text: str, source: str = "<string>") -> NeuronModel:
     return _load_text(text, source)
 
 
+def from_brian2(
+    equations: str | brian2.Equations,
+    threshold: str | None = None,
+    reset: str | None = None,
+    parameters: Mapping[str, object] | None = None,
+    *,
+    method: str = "euler",
+    inputs: str | Sequence[str] = (),
+    output: str | None = None,
+    recurrent: str | Sequence[str] = (),
+    refractory: str | Quantity | None = None,
+    initial: Mapping[str, object] | None = None,
+    name: str = "brian2_model",
+    description: str = "",
+    paper: str = "",
+) -> NeuronModel:
+    """A neuron of a Brian2 script as a neurorl model, validated exactly as :func:`load` does.
+
+    The arguments are those of ``brian2.NeuronGroup`` plus the keys of a model file::
+
+        eqs = brian2.Equations("dv/dt = (EL - v + R*I)/tau : volt (unless refractory)\nI : amp")
+        model = models.from_brian2(
+            eqs, threshold="v > -50*mV", reset="v = EL", refractory=2 * brian2.ms,
+            parameters={"EL": -70 * mV, "R": 50 * Mohm, "tau": 10 * ms}, inputs="v",
+        )
+
+    Args:
+        equations: a ``brian2.Equations`` object or its string.
+        threshold, reset, method: as for ``brian2.NeuronGroup``.
+        parameters: name -> value (a Brian2 quantity, a number or a string such as ``"5*ms"``)
+            or name -> ``{"value": ..., "per_neuron": bool, "learnable": bool, "doc": str}``, as
+            under ``[parameters]`` in a model file. A parameter the equations also declare
+            (``tau : second (constant)``) takes the declared units, and is per neuron unless
+            declared ``shared``; the declaration is dropped (neurorl declares parameters itself).
+        inputs, output, recurrent: the model-file keys (see :mod:`neurorl.models`).
+        refractory: a duration (``2*ms`` or ``"2*ms"``) or a condition string, as for Brian2.
+        initial: state variable -> initial value.
+
+    Raises :class:`ModelError` naming the argument (and the line of the equations) at fault.
+    """
+    parameters = dict(parameters or {})
+    if isinstance(equations, brian2.Equations):
+        eqs, text = equations, _equations_code(equations)
+    elif isinstance(equations, str):
+        text = equations
+        try:
+            eqs = brian2.Equations(equations)
+        except Exception:  # reported with its line by the common validation below
+            eqs = None
+    else:
+        raise ModelError(
+            f"from_brian2(equations=...): expected a brian2.Equations object or a string, got "
+            f"{type(equations).__name__}"
+        )
+    declared = {}
+    if eqs is not None:
+        declared = {
+            n: eqs[n] for n in parameters if n in eqs.names and eqs[n].type == PARAMETER
+        }
+    for pname, eq in declared.items():
+        spec = parameters[pname]
+        spec = dict(spec) if isinstance(spec, Mapping) else {"value": spec}
+        spec.setdefault("per_neuron", "shared" not in eq.flags)
+        value = quantity(spec.get("value"), f"from_brian2(parameters[{pname!r}])")
+        if get_dimensions(value) != eq.dim:
+            raise ModelError(
+                f"from_brian2(parameters[{pname!r}]): value {value} does not have the units the "
+                f"equations declare ({pname} : {unit_string(eq.dim)})"
+            )
+        parameters[pname] = spec
+    if declared:  # neurorl appends one declaration per parameter (NeuronModel.brian2_equations)
+        text = _equations_code(eqs, drop=set(declared))
+
+    if isinstance(refractory, Quantity):
+        refractory = quantity_code(refractory)
+    data: dict = {
+        "name": name,
+        "description": description,
+        "paper": paper,
+        "method": method,
+        "equations": text,
+        "inputs": [inputs] if isinstance(inputs, str) else list(inputs),
+        "recurrent": [recurrent] if isinstance(recurrent, str) else list(recurrent),
+        "parameters": parameters,
+        "initial": dict(initial or {}),
+    }
+    for key, value in (
+        ("threshold", threshold),
+        ("reset", reset),
+        ("output", output),
+        ("refractory", refractory),
+    ):
+        if value is not None:
+            data[key] = value
+    return _from_data(data, ArgLocator(data), "from_brian2")
+
+
+def _equations_code(eqs: brian2.Equations, drop: set[str] = frozenset()) -> str:
+    """Equations as Brian2 code, one line each, leaving out the declarations of ``drop``."""
+    from brian2.equations.equations import BOOLEAN, INTEGER, SUBEXPRESSION
+
+    lines = []
+    for eq in eqs.ordered:
+        if eq.varname in drop:
+            continue
+        unit = {BOOLEAN: "boolean", INTEGER: "integer"}.get(eq.var_type, unit_string(eq.dim))
+        flags = f" ({', '.join(eq.flags)})" if eq.flags else ""
+        if eq.type == DIFFERENTIAL_EQUATION:
+            lines.append(f"d{eq.varname}/dt = {eq.expr.code} : {unit}{flags}")
+        elif eq.type == SUBEXPRESSION:
+            lines.append(f"{eq.varname} = {eq.expr.code} : {unit}{flags}")
+        else:
+            lines.append(f"{eq.varname} : {unit}{flags}")
+    return "\n".join(lines)
+
+
 def model_files_dir() -> Path:
     """The directory of the model files shipped with neurorl."""
     return Path(str(importlib.resources.files("neurorl.model_files")))
@@ -270,8 +430,13 @@ def _load_text(text: str, source: str) -> NeuronModel:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ModelError(f"{source}: TOML syntax error: {err}") from None
-    where = _Locator(text, source)
+    return _from_data(data, Locator(text, source), source)
 
+
+def _from_data(data: dict, where: Locator, source: str) -> NeuronModel:
+    """The one path from a model's keys (a parsed file, or :func:`from_brian2`'s arguments) to a
+    validated :class:`NeuronModel`; ``where`` turns a key into the file line (or argument) of
+    error messages."""
     known = {
         "name",
         "paper",
@@ -283,6 +448,7 @@ def _load_text(text: str, source: str) -> NeuronModel:
         "inputs",
         "output",
         "recurrent",
+        "refractory",
         "parameters",
         "initial",
     }
@@ -296,13 +462,13 @@ def _load_text(text: str, source: str) -> NeuronModel:
 
     params: dict[str, Parameter] = {}
     for pname, spec in data.get("parameters", {}).items():
-        if isinstance(spec, str | int | float):
+        if isinstance(spec, str | int | float | Quantity):
             spec = {"value": spec}
-        if not isinstance(spec, dict) or "value" not in spec:
+        if not isinstance(spec, Mapping) or "value" not in spec:
             raise ModelError(f"{where.key(pname)}: parameter {pname} needs a value")
         params[pname] = Parameter(
             name=pname,
-            value=_parse_quantity(str(spec["value"]), where.key(pname)),
+            value=quantity(spec["value"], where.key(pname)),
             per_neuron=bool(spec.get("per_neuron", False)),
             learnable=bool(spec.get("learnable", False)),
             doc=str(spec.get("doc", "")),
@@ -322,232 +488,13 @@ def _load_text(text: str, source: str) -> NeuronModel:
         inputs=_names("inputs"),
         output=data.get("output"),
         recurrent=_names("recurrent"),
+        refractory=None if data.get("refractory") is None else str(data["refractory"]),
         initial={
-            k: _parse_quantity(str(v), where.key(k)) for k, v in data.get("initial", {}).items()
+            k: quantity(v, where.key(k)) for k, v in data.get("initial", {}).items()
         },
         description=" ".join(str(data.get("description", "")).split()),
         paper=str(data.get("paper", "")),
         source=source,
     )
-    _validate(model, where)
+    validate(model, where)
     return model
-
-
-class _Locator:
-    """Finds the file line of a key or of a piece of text, for error messages."""
-
-    def __init__(self, text: str, source: str) -> None:
-        self.lines = text.splitlines()
-        self.source = source
-
-    def key(self, key: str) -> str:
-        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
-        for n, line in enumerate(self.lines, 1):
-            if pattern.match(line):
-                return f"{self.source}:{n}"
-        return self.source
-
-    def equation(self, var: str) -> str:
-        """Line of the equation that defines ``var`` (``dvar/dt = ...`` or ``var = ...``)."""
-        start = self.key("equations")
-        first = int(start.rsplit(":", 1)[1]) if start != self.source else 1
-        pattern = re.compile(rf"^\s*(d{re.escape(var)}/dt|{re.escape(var)})\s*[=:]")
-        for n in range(first, len(self.lines) + 1):
-            if pattern.match(self.lines[n - 1].split('"""')[-1]):
-                return f"{self.source}:{n}"
-        return start
-
-    def text(self, key: str, snippet: str) -> str:
-        """Line of the first occurrence of ``snippet`` at or after ``key``'s line."""
-        start = self.key(key)
-        first = int(start.rsplit(":", 1)[1]) if ":" in start and start != self.source else 1
-        word = re.compile(rf"(?<![\w.]){re.escape(snippet)}(?!\w)")
-        for n in range(first, len(self.lines) + 1):
-            if word.search(self.lines[n - 1]):
-                return f"{self.source}:{n}"
-        return start
-
-
-def _validate(model: NeuronModel, where: _Locator) -> None:
-    """Build the model as a Brian2 group and check names, units, threshold and reset."""
-    try:
-        eqs = brian2.Equations(model.brian2_equations)
-    except Exception as err:  # Brian2 raises several types for malformed equations
-        line = str(err).splitlines()[0]
-        bad = re.search(r"'([^']+)'", line)
-        at = where.text("equations", bad.group(1)) if bad else where.key("equations")
-        raise ModelError(f"{at}: cannot parse the equations: {line}") from None
-
-    state = list(eqs.diff_eq_names)
-    if not state:
-        raise ModelError(f"{where.key('equations')}: the model has no differential equation")
-    group = brian2_group(model)
-
-    # Unknown identifiers and unit consistency of the equations.
-    for name in sorted(eqs.identifiers - set(eqs.names) - {"dt", "t", "i", "N"}):
-        if name not in brian2.DEFAULT_FUNCTIONS and name not in brian2.DEFAULT_CONSTANTS:
-            try:
-                group.resolve_all([name], run_namespace={})
-            except KeyError:
-                raise ModelError(
-                    f"{where.text('equations', name)}: unknown identifier {name!r} in the "
-                    "equations "
-                    "(declare it under [parameters] or as a variable)"
-                ) from None
-    try:
-        group.equations.check_units(group, run_namespace={})
-    except DimensionMismatchError as err:
-        var = re.search(r"variable '?(\w+)", str(err))
-        at = where.equation(var.group(1)) if var else where.key("equations")
-        raise ModelError(f"{at}: unit mismatch in the equations: {err}") from None
-
-    for key in ("inputs", "recurrent"):
-        for var in getattr(model, key):
-            if var not in state and var not in model.summed_variables:
-                raise ModelError(
-                    f"{where.key(key)}: {key} names {var!r}, which is neither a state variable "
-                    f"({', '.join(state)}) nor a plain variable of the equations"
-                )
-    if model.output is not None and model.output not in eqs.names:
-        raise ModelError(f"{where.key('output')}: output names unknown variable {model.output!r}")
-    if model.recurrent and model.output is None:
-        raise ModelError(f"{where.key('recurrent')}: recurrent inputs need an 'output' variable")
-    for var in model.initial:
-        if var not in state:
-            raise ModelError(f"{where.key(var)}: initial value for {var!r}, not a state variable")
-    if model.reset is not None and model.threshold is None:
-        raise ModelError(f"{where.key('reset')}: a reset without a threshold never runs")
-
-    if model.threshold is not None:
-        _validate_threshold(model, group, state, where)
-    if model.reset is not None:
-        _validate_reset(model, group, state, where)
-    try:
-        group.state_updater.update_abstract_code(run_namespace={})
-    except Exception as err:
-        raise ModelError(
-            f"{where.key('method')}: Brian2 cannot integrate the equations with method "
-            f"{model.method!r}: {str(err).splitlines()[0]}"
-        ) from None
-
-
-def _validate_threshold(model: NeuronModel, group, state: list[str], where: _Locator) -> None:
-    from brian2.parsing.expressions import parse_expression_dimensions
-    from brian2.utils.stringtools import get_identifiers
-
-    code = model.threshold
-    at = where.key("threshold")
-    match = COMPARISON.match(code)
-    if match is None or any(tok in code for tok in (" and ", " or ", "not ")):
-        raise ModelError(
-            f"{at}: threshold {code!r} must be one comparison (a > b, a >= b, a < b, a <= b) "
-            "so that its Heaviside step can take a surrogate derivative"
-        )
-    names = get_identifiers(code)
-    if not names & set(state):
-        raise ModelError(
-            f"{at}: threshold {code!r} names no state variable "
-            f"(state variables: {', '.join(state)})"
-        )
-    _check_identifiers(names, group, at, "threshold")
-    try:
-        parse_expression_dimensions(code, group.resolve_all(names, run_namespace={}))
-    except DimensionMismatchError as err:
-        raise ModelError(f"{at}: unit mismatch in threshold {code!r}: {err}") from None
-
-
-def _validate_reset(model: NeuronModel, group, state: list[str], where: _Locator) -> None:
-    from brian2.equations.unitcheck import check_units_statements
-    from brian2.utils.stringtools import get_identifiers
-
-    for raw in re.split(r"[\n;]", model.reset):
-        if not raw.strip():
-            continue
-        at = where.text("reset", raw.strip())
-        match = STATEMENT.match(raw)
-        if match is None:
-            raise ModelError(
-                f"{at}: reset statement {raw.strip()!r} is not of the form 'var = expr' "
-                "(or +=, -=, *=, /=) that the kernel can differentiate"
-            )
-        target, _, expr = match.groups()
-        if target not in state:
-            raise ModelError(
-                f"{at}: reset statement {raw.strip()!r} assigns {target!r}, which is not a state "
-                f"variable ({', '.join(state)})"
-            )
-        names = get_identifiers(expr)
-        blocked = names & _NOT_DIFFERENTIABLE
-        if blocked:
-            raise ModelError(
-                f"{at}: reset statement {raw.strip()!r} uses {', '.join(sorted(blocked))}, which "
-                "the kernel cannot differentiate"
-            )
-        _check_identifiers(names, group, at, "reset")
-    try:
-        check_units_statements(model.reset.replace(";", "\n"), group.variables)
-    except DimensionMismatchError as err:
-        raise ModelError(f"{where.key('reset')}: unit mismatch in reset: {err}") from None
-
-
-def _check_identifiers(names: set[str], group, at: str, what: str) -> None:
-    for name in sorted(names):
-        if name in brian2.DEFAULT_FUNCTIONS or name in brian2.DEFAULT_CONSTANTS:
-            continue
-        try:
-            group.resolve_all([name], run_namespace={})
-        except KeyError:
-            raise ModelError(f"{at}: unknown identifier {name!r} in the {what}") from None
-
-
-def brian2_group(model: NeuronModel, n: int = 1, **kwargs) -> brian2.NeuronGroup:
-    """A Brian2 group of ``model`` used only to read its code; never part of a network."""
-    group = brian2.NeuronGroup(
-        n,
-        model.brian2_equations,
-        threshold=model.threshold,
-        reset=model.reset,
-        method=model.method,
-        namespace={},
-        name="neurorl_model_check*",
-        **kwargs,
-    )
-    group._network = "neurorl: inspected, never run"  # silences Brian2's unused-object warning
-    return group
-
-
-def _parse_quantity(text: str, at: str) -> Quantity:
-    """Parse ``"0.2"``, ``"5*ms"``, ``"-70*mV"`` into a Brian2 quantity (no eval)."""
-    units = vars(brian2.units.allunits) | {"ms": brian2.ms, "mV": brian2.mV}
-
-    def _eval(node: ast.AST) -> Quantity | float:
-        if isinstance(node, ast.Expression):
-            return _eval(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-            return float(node.value)
-        if isinstance(node, ast.Name) and isinstance(units.get(node.id), Quantity):
-            return units[node.id]
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-            v = _eval(node.operand)
-            return -v if isinstance(node.op, ast.USub) else v
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult | ast.Div | ast.Pow):
-            a, b = _eval(node.left), _eval(node.right)
-            if isinstance(node.op, ast.Mult):
-                return a * b
-            return a / b if isinstance(node.op, ast.Div) else a**b
-        raise ValueError(ast.dump(node))
-
-    try:
-        value = _eval(ast.parse(text.strip(), mode="eval"))
-    except (SyntaxError, ValueError):
-        raise ModelError(
-            f"{at}: cannot read the quantity {text!r} (write a number, optionally times a Brian2 "
-            'unit, e.g. "5*ms")'
-        ) from None
-    return value if isinstance(value, Quantity) else Quantity(value)
-
-
-def unit_string(dim) -> str:
-    """Brian2 declaration unit (``"1"``, ``"second"``) of a dimension or quantity."""
-    dim = get_dimensions(dim)
-    return "1" if dim is DIMENSIONLESS else repr(get_unit(dim))

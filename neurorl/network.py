@@ -15,7 +15,9 @@ Parameter keys: ``"<connection>.w"`` for weights of shape (n_pre, n_post) and
 Coupling follows the target variable (see :mod:`neurorl.models`): a differential state variable
 receives ``target_post += w`` on each presynaptic spike (an analog input "spikes" every step and
 adds ``w * x_pre``); a plain variable receives ``target_post = w * out_pre`` summed every step,
-where ``out`` is the presynaptic model's ``output`` variable (``x`` for an input).
+where ``out`` is the presynaptic model's ``output`` variable (``x`` for an input). In the Brian2
+objects of :meth:`Network.to_brian2` the weight variable is called ``w_syn``
+(:data:`neurorl.models.SYNAPSE_WEIGHT`), so that a model may call a variable ``w``.
 """
 
 from __future__ import annotations
@@ -26,16 +28,21 @@ from dataclasses import dataclass
 import brian2
 import numpy as np
 
-from neurorl.models import ModelError, NeuronModel, unit_string
-from neurorl.topology import Connection, Conv, Layer
+from neurorl.models import SYNAPSE_WEIGHT, ModelError, NeuronModel, unit_string
+from neurorl.topology import (
+    Connection,
+    Conv,
+    Layer,
+    NetworkError,
+    align_brian2,
+    delay_steps,
+    topological_order,
+)
 
 __all__ = ["Brian2Network", "Network", "NetworkError"]
+NetworkError.__module__ = __name__  # defined with the pieces (topology), raised as the network's
 
 _ON_PRE = re.compile(r"^\s*([A-Za-z_]\w*)_post\s*\+=\s*w\s*$")
-
-
-class NetworkError(ValueError):
-    """A network that neurorl cannot build or compile (the message says what and where)."""
 
 
 class Network:
@@ -52,14 +59,23 @@ class Network:
             in topological order, each doing summed variables, state update, the ``on_pre``
             effects of its inputs' spikes of this step, threshold and reset, so an observation
             crosses the whole network within the step it arrives in; in Brian2 this is one slot
-            with an explicit ``order`` per object, see :meth:`to_brian2`).
+            with an explicit ``order`` per object, see :meth:`to_brian2`) or ``"genn"`` (GeNN's
+            fixed order, the only one Brian2GeNN runs, :mod:`neurorl.sim.genn`: the ``on_pre``
+            effects of the previous step's spikes arrive first, then summed variables, state
+            update, threshold, reset; in Brian2 the ``on_pre`` pathways run in
+            ``before_groups``). Spike timing is Brian2's, but an input arriving in the step a
+            neuron fires survives a hard reset, and the state at the end of a step does not yet
+            hold that step's spikes.
     """
 
-    SCHEDULES = ("brian2", "aligned")
+    SCHEDULES = ("brian2", "aligned", "genn")
 
     def __init__(self, dt: float = 1.0, seed: int = 0, schedule: str = "brian2") -> None:
-        if not dt > 0:
-            raise NetworkError(f"dt must be a positive number of milliseconds, got {dt}")
+        if isinstance(dt, brian2.Quantity) and dt.dim is brian2.second.dim:
+            dt = float(dt / brian2.ms)  # a Brian2 time (0.1*ms) is welcome too
+        number = isinstance(dt, int | float | np.integer | np.floating) and not isinstance(dt, bool)
+        if not (number and 0 < dt < np.inf):
+            raise NetworkError(f"dt must be a positive, finite number of milliseconds, got {dt!r}")
         if schedule not in self.SCHEDULES:
             choices = " or ".join(self.SCHEDULES)
             raise NetworkError(f"unknown schedule {schedule!r}; choose {choices}")
@@ -125,6 +141,7 @@ class Network:
         scale: float = 1.0,
         name: str | None = None,
         conv: Conv | None = None,
+        delay: float | brian2.Quantity = 0.0,
     ) -> list[Connection]:
         """Connect ``pre`` to ``post``; one weight matrix (n_pre, n_post) per target variable.
 
@@ -136,7 +153,11 @@ class Network:
             name: base name; weights are ``params[name + ".w"]``.
             conv: a :class:`Conv` geometry; the weights are then a shared kernel
                 (out_channels, C, k, k) and ``pre``/``post`` sizes must match its shapes.
+            delay: homogeneous synaptic delay in ms (or a Brian2 time, ``3*ms``), a multiple
+                of ``dt``: a spike of step k acts at step k + delay/dt (event coupling from a
+                spiking layer into another layer).
         """
+        steps = delay_steps(delay, self.dt, pre, post)
         if conv is not None:
             if mask is not None:
                 raise NetworkError("give either mask or conv, not both")
@@ -199,7 +220,12 @@ class Network:
                     if not cname.endswith(var)
                     else f"{cname}{len(self.connections)}"
                 )
-            conn = Connection(cname, pre, post, var, coupling, mask, conv)
+            if steps and coupling != "event":
+                raise NetworkError(
+                    f"{pre.name} -> {post.name}.{var}: delay={delay!r} on a summed connection; "
+                    "Brian2 has delays for on_pre effects only (drive a state variable)"
+                )
+            conn = Connection(cname, pre, post, var, coupling, mask, conv, steps)
             shape = conv.weight_shape if conv else (pre.size, post.size)
             fan_in = pre.size if conn.mask is None else max(int(conn.mask.sum(0).max()), 1)
             if w is None:
@@ -259,6 +285,8 @@ class Network:
         """Initial value (SI) of each state and summed variable of ``layer``."""
         init = {v: 0.0 for v in (*layer.model.state_variables, *layer.model.summed_variables)}
         init.update({k: float(brian2.asarray(v)) for k, v in layer.model.initial.items()})
+        if layer.model.refractory is not None:  # as Brian2 initialises them
+            init.update(lastspike=-1e4, not_refractory=1.0)
         return init
 
     def copy(self) -> Network:
@@ -275,6 +303,15 @@ class Network:
         new.layers = dict(self.layers)
         new.connections = list(self.connections)
         new.params = {key: value.copy() for key, value in self.params.items()}
+        return new
+
+    def with_schedule(self, schedule: str) -> Network:
+        """A :meth:`copy` of this network that runs under ``schedule`` (one of ``SCHEDULES``)."""
+        if schedule not in self.SCHEDULES:
+            choices = " or ".join(self.SCHEDULES)
+            raise NetworkError(f"unknown schedule {schedule!r}; choose {choices}")
+        new = self.copy()
+        new.schedule = schedule
         return new
 
     def set_params(self, values: dict[str, np.ndarray]) -> None:
@@ -309,6 +346,8 @@ class Network:
         connections = []
         for c in self.connections:
             entry = {"name": c.name, "pre": c.pre.name, "post": c.post.name, "target": c.target}
+            if c.delay:
+                entry["delay_ms"] = c.delay * self.dt
             if c.conv is not None:
                 entry["conv"] = [
                     list(c.conv.in_shape),
@@ -360,6 +399,7 @@ class Network:
                 mask=arrays.get(f"mask/{c['name']}"),
                 conv=conv,
                 name=c["name"],
+                delay=float(c.get("delay_ms", 0.0)),
             )
         params = {k[len("param/") :]: v for k, v in arrays.items() if k.startswith("param/")}
         if set(params) != set(net.params):
@@ -397,6 +437,10 @@ class Network:
                 raise NetworkError("several input layers: give inputs as a dict by layer name")
             inputs = {self.inputs[0].name: inputs}
         dt = self.dt * brian2.ms
+        genn = self.schedule == "genn"
+        odt = dt  # each object's clock; Brian2GeNN runs the single default clock only
+        if type(brian2.get_device()).__name__ == "GeNNDevice":
+            brian2.defaultclock.dt, odt = dt, None
         groups: dict[str, brian2.NeuronGroup] = {}
         for layer in self.layers.values():
             n = layer.size * copies
@@ -404,7 +448,7 @@ class Network:
                 values = None if inputs is None else inputs.get(layer.name)
                 if values is None:
                     group = brian2.NeuronGroup(
-                        n, "x : 1", threshold="True", reset="", dt=dt, name=f"{layer.name}*"
+                        n, "x : 1", threshold="True", reset="", dt=odt, name=f"{layer.name}*"
                     )
                 else:
                     values = np.asarray(values, dtype=float)
@@ -419,12 +463,14 @@ class Network:
                         "x : 1",
                         threshold="True",
                         reset="",
-                        dt=dt,
+                        dt=odt,
                         namespace={"stimulus": stimulus},
                         name=f"{layer.name}*",
                     )
                     group.run_regularly(
-                        "x = stimulus(t, i)", when="start", name=f"{layer.name}_feed*"
+                        "x = stimulus(t, i)",
+                        when="start",
+                        name=f"{layer.name}_run_regularly_feed*",  # Brian2GeNN knows this name
                     )
             else:
                 m = layer.model
@@ -433,8 +479,9 @@ class Network:
                     m.brian2_equations,
                     threshold=m.threshold,
                     reset=m.reset,
+                    refractory=False if m.refractory is None else m.refractory,
                     method=m.method,
-                    dt=dt,
+                    dt=odt,
                     namespace={},
                     name=f"{layer.name}*",
                 )
@@ -445,28 +492,34 @@ class Network:
                     setattr(group, f"{var}_", value)
             groups[layer.name] = group
         synapses: dict[str, brian2.Synapses] = {}
+        wn = SYNAPSE_WEIGHT  # the weight's Brian2 name: a model's own 'w' must not collide
         for conn in self.connections:
             eqs = brian2.Equations(conn.post.model.brian2_equations)
             unit = unit_string(eqs[conn.target].dim)
             if conn.coupling == "event":
-                effect = f"{conn.target}_post += w" + (" * x_pre" if conn.pre.is_input else "")
+                # genn: Brian2GeNN's on_pre cannot read x_pre; each synapse keeps the value the
+                # input had when it sent (the step before it arrives)
+                x_pre = " * x_sent" if genn else " * x_pre"
+                effect = f"{conn.target}_post += {wn}" + (x_pre if conn.pre.is_input else "")
                 syn = brian2.Synapses(
                     groups[conn.pre.name],
                     groups[conn.post.name],
-                    f"w : {unit}",
+                    f"{wn} : {unit}" + ("\nx_sent : 1" if genn and conn.pre.is_input else ""),
                     on_pre=effect,
-                    dt=dt,
+                    delay=conn.delay * dt,
+                    dt=odt,
                     namespace={},
                     name=f"{conn.name}*",
                 )
             else:
-                summed = f"{conn.target}_post = w * {conn.pre.out_variable}_pre : {unit} (summed)"
-                model = f"w : {unit}\n{summed}"
+                out = conn.pre.out_variable
+                summed = f"{conn.target}_post = {wn} * {out}_pre : {unit} (summed)"
+                model = f"{wn} : {unit}\n{summed}"
                 syn = brian2.Synapses(
                     groups[conn.pre.name],
                     groups[conn.post.name],
                     model,
-                    dt=dt,
+                    dt=odt,
                     namespace={},
                     name=f"{conn.name}*",
                 )
@@ -477,68 +530,38 @@ class Network:
                 j=(j[None, :] + offsets[:, None] * conn.post.size).ravel(),
             )
             weights = conn.dense(np.asarray(self.params[conn.key], dtype=float))
-            syn.w_ = np.tile(weights[i, j], copies)
+            setattr(syn, f"{wn}_", np.tile(weights[i, j], copies))
+            if genn and conn.coupling == "event" and conn.pre.is_input:
+                feed = groups[conn.pre.name].namespace.get("stimulus")
+                name = f"{conn.name}_run_regularly_sent*"
+                if feed is None:  # closed loop: the value x had at the end of the step
+                    syn.run_regularly("x_sent = x_pre", when="end", name=name)
+                else:  # the feed one step late (Brian2GeNN: run_regularly in 'start' only)
+                    late = np.vstack([np.zeros_like(feed.values[:1]), feed.values[:-1]])
+                    syn.namespace["sent"] = brian2.TimedArray(late, dt=dt)
+                    syn.run_regularly("x_sent = sent(t, i)", when="start", name=name)
             synapses[conn.name] = syn
         if self.schedule == "aligned":
-            self._align(groups, synapses)
+            align_brian2(self, groups, synapses)
+        if genn and type(brian2.get_device()).__name__ != "GeNNDevice":
+            for syn in synapses.values():  # GeNN's synapse update, before its neuron update:
+                for updater in syn.summed_updaters.values():  # summed reads first, then
+                    updater.when, updater.order = "before_groups", -1
+                if getattr(syn, "pre", None) is not None:  # the previous step's spikes
+                    syn.pre.when, syn.pre.order = "before_groups", 0
         net = brian2.Network(*groups.values(), *synapses.values())
         return Brian2Network(self, groups, synapses, net, copies)
 
     def topological_order(self) -> list[Layer]:
         """Neuron layers so that every non-recurrent connection goes forward; a cycle between
         layers is a :class:`NetworkError` (recurrence of a layer onto itself is allowed)."""
-        layers = self.neuron_layers
-        deps = {
-            la.name: {
-                c.pre.name
-                for c in self.connections
-                if c.post is la and not c.recurrent and not c.pre.is_input
-            }
-            for la in layers
-        }
-        order: list[Layer] = []
-        done: set[str] = set()
-        while len(order) < len(layers):
-            ready = [la for la in layers if la.name not in done and deps[la.name] <= done]
-            if not ready:
-                stuck = sorted(n for n in deps if n not in done)
-                raise NetworkError(
-                    f"connections form a cycle between layers {', '.join(stuck)}; the kernel "
-                    "supports feed-forward connections and recurrence of a layer onto itself"
-                )
-            for la in ready:
-                order.append(la)
-                done.add(la.name)
-        return order
-
-    def _align(self, groups: dict, synapses: dict) -> None:
-        """The aligned schedule in Brian2: every code object of a step in the ``groups`` slot,
-        ordered layer by layer (inputs first, then :meth:`topological_order`): the summed
-        variables into the layer, its state update, the ``on_pre`` pathways into it (its
-        inputs' spikes of this step are in their spike spaces by then), its threshold, its
-        reset. Inputs written at ``start`` (batch replay, closed loop) come before all."""
-        rank = {la.name: 0 for la in self.inputs}
-        rank.update({la.name: k + 1 for k, la in enumerate(self.topological_order())})
-        for name, group in groups.items():
-            base = 10 * rank[name]
-            if name in self.layers and not self.layers[name].is_input:
-                group.state_updater.when, group.state_updater.order = "groups", base + 2
-            for runner, offset in ((group.thresholder, 4), (group.resetter, 5)):
-                for obj in runner.values():
-                    obj.when, obj.order = "groups", base + offset
-        for conn in self.connections:
-            syn, base = synapses[conn.name], 10 * rank[conn.post.name]
-            for updater in syn.summed_updaters.values():
-                updater.when, updater.order = "groups", base + 1
-            pathway = getattr(syn, "pre", None)  # the on_pre pathway of an event connection
-            if pathway is not None:
-                pathway.when, pathway.order = "groups", base + 3
+        return topological_order(self.neuron_layers, self.connections)
 
     def read_brian2(self, objs: Brian2Network) -> None:
         """Copy weights and learnable parameters of copy 0 of ``objs`` back into ``params``."""
         for conn in self.connections:
             i, j = conn.pairs()
-            values = np.asarray(objs.synapses[conn.name].w_)[: len(i)]
+            values = np.asarray(getattr(objs.synapses[conn.name], f"{SYNAPSE_WEIGHT}_"))[: len(i)]
             if conn.conv is None:
                 self.params[conn.key][i, j] = values
             else:  # every synapse of a tap holds the same weight: average them

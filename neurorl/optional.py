@@ -4,6 +4,10 @@ Environments (MinAtar, ale-py, box2d) and Brian2 devices (Brian2GeNN, Brian2CUDA
 using one that is missing raises :class:`OptionalDependencyError` with the install command, at
 first use, never at import of neurorl. The command line turns this error (and no other
 ``ImportError``) into a one-line message.
+
+``tomllib`` is the standard library's TOML parser from Python 3.11 on, and the package ``tomli``
+(the same parser, a dependency on 3.10) before: model files and chip profiles read TOML through
+this one name.
 """
 
 from __future__ import annotations
@@ -11,10 +15,17 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["OptionalDependencyError", "require"]
+from neurorl import NeurorlError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: setup.cfg installs tomli there
+    import tomli as tomllib
+
+__all__ = ["OptionalDependencyError", "require", "tomllib"]
 
 
-class OptionalDependencyError(ImportError):
+class OptionalDependencyError(NeurorlError, ImportError):
     """A feature needs a package that is not installed (the message says what to install)."""
 
 

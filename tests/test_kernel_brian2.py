@@ -81,15 +81,20 @@ def test_grsn_stack_equals_brian2_cpp_standalone(rng, tmp_path):
     )
 
 
-def test_state_carries_across_calls(rng):
-    """Two forward calls chained through final_state equal one call over the whole sequence."""
-    net = grsn_stack()
+def assert_state_carries(net, inputs: np.ndarray, split: int) -> dict:
+    """Two forward calls chained through final_state equal one call over the whole sequence;
+    returns the state handed over."""
     kernel = net.kernel()
-    inputs = rng.uniform(0.0, 1.0, (40, 2, 3))
     whole, _ = kernel.forward(inputs)
-    first, cache = kernel.forward(inputs[:25])
-    second, _ = kernel.forward(inputs[25:], state=cache.final_state(), t0=25e-3)
+    first, cache = kernel.forward(inputs[:split])
+    state = cache.final_state()
+    second, _ = kernel.forward(inputs[split:], state=state, t0=split * net.dt_seconds)
     np.testing.assert_array_equal(np.concatenate([first, second]), whole)
+    return state
+
+
+def test_state_carries_across_calls(rng):
+    assert_state_carries(grsn_stack(), rng.uniform(0.0, 1.0, (40, 2, 3)), 25)
 
 
 def test_float32_kernel_tracks_float64(rng):

@@ -17,7 +17,10 @@ def loss_and_grads(kernel, inputs, weights):
     return float(np.sum(out * weights)), kernel.backward(weights, cache)
 
 
-def check_gradients(net: Network, inputs: np.ndarray, rng, eps: float = 1e-6, rtol: float = 1e-5):
+def check_gradients(net: Network, inputs: np.ndarray, rng, eps: float = 1e-6, rtol: float = 1e-5,
+                    relative: bool = False):
+    """BPTT against central differences for every parameter; ``relative``: the step is ``eps``
+    times the parameter's largest magnitude (SI-valued parameters: amperes, siemens, ...)."""
     kernel = net.kernel(surrogate="sigmoid", smooth=True, dtype=np.float64)
     out, _ = kernel.forward(inputs)
     weights = rng.normal(size=out.shape)
@@ -25,14 +28,16 @@ def check_gradients(net: Network, inputs: np.ndarray, rng, eps: float = 1e-6, rt
     for key, param in kernel.params.items():
         numeric = np.zeros_like(param)
         flat, nflat = param.reshape(-1), numeric.reshape(-1)
+        size = float(np.abs(param).max())
+        step = eps * size if relative and size > 0 else eps
         for i in range(flat.size):
             old = flat[i]
-            flat[i] = old + eps
+            flat[i] = old + step
             up, _ = loss_and_grads(kernel, inputs, weights)
-            flat[i] = old - eps
+            flat[i] = old - step
             down, _ = loss_and_grads(kernel, inputs, weights)
             flat[i] = old
-            nflat[i] = (up - down) / (2 * eps)
+            nflat[i] = (up - down) / (2 * step)
         sparse = [c.mask for c in net.connections if c.key == key and c.conv is None]
         if sparse and sparse[0] is not None:  # synapses exist only inside the mask
             numeric, grads[key] = numeric * sparse[0], grads[key] * sparse[0]

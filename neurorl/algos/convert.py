@@ -389,11 +389,15 @@ def brian2_readouts(
     snn: ConvertedSNN, obs: np.ndarray, T: int, device: str = "cpp_standalone", **options
 ) -> Readouts:
     """Run ``obs`` (N, ...) as N copies of the network in one run on ``device`` (batch replay;
-    any device of :mod:`neurorl.sim.devices`, ``"kernel"`` included)."""
-    from neurorl.sim.batch import run_batch
+    any device of :mod:`neurorl.sim.devices`). ``genn``: under schedule "genn" (same spikes
+    for IF), the last step's spikes in flight added (:func:`neurorl.sim.genn.in_flight`)."""
+    from neurorl.sim import batch, genn
 
-    result = run_batch(snn.net, snn.inputs(obs, T), device=device, record="final", **options)
-    return _readouts(snn, result.spike_counts, result.final[snn.output]["v"])
+    net = snn.net.with_schedule("genn") if device == "genn" else snn.net
+    result = batch.run_batch(net, snn.inputs(obs, T), device, record="all" if device == "genn"
+                             else "final", **options)
+    extra = genn.in_flight(net, result, snn.output, "v") if device == "genn" else 0.0
+    return _readouts(snn, result.spike_counts, result.final[snn.output]["v"] + extra)
 
 
 def _readouts(snn: ConvertedSNN, counts: dict[str, np.ndarray], v_final: np.ndarray) -> Readouts:

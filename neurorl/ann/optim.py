@@ -5,6 +5,15 @@ Parameters and gradients are ``dict[str, np.ndarray]`` with the same keys and sh
 ``Network`` or ``Kernel`` holds stay the arrays it uses. The Adam update is one fused loop
 (:func:`neurorl.ann.fused.adam_update`): for the 67k float32 parameters of a DQN it takes ~30 µs
 where twelve numpy passes take ~130 µs.
+
+Parameters in SI units differ in scale by ten orders of magnitude (synaptic weights of ~1e-10 A
+next to readout weights of ~0.2), and Adam's step is ``lr`` in each parameter's own units, so no
+single ``lr`` serves them all. ``Adam(params, lr, scales="rms")`` makes the step of each parameter
+``lr`` times its typical magnitude (:func:`rms_scales`, or a dict of your own): exactly Adam on
+the dimensionless parameters ``p / scale`` (``weight_decay`` aside), so ``lr=1e-2`` means "1 % of
+a typical value per step" for every parameter. Pass the same ``scales`` to
+:func:`clip_grad_norm` so that the clipping norm is taken over those dimensionless parameters too
+(otherwise the gradients of the smallest parameters, ~1e10 for a weight in amperes, dominate it).
 """
 
 from __future__ import annotations
@@ -18,18 +27,39 @@ from neurorl.ann.fused import adam_update, as_scalars
 Params = Mapping[str, np.ndarray]
 
 
-def global_norm(grads: Params) -> float:
-    """Euclidean norm of all gradients taken together (a float)."""
-    return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
+def rms_scales(params: Params) -> dict[str, float]:
+    """Typical magnitude of each parameter: the root mean square of its values now (floats).
+
+    An all-zero array (a bias that starts at 0) gets 1.0, the plain learning rate; give such a
+    parameter its scale explicitly (``{**rms_scales(p), "layer1.I_b": 1e-10}``).
+    """
+    out = {}
+    for key, value in params.items():
+        rms = float(np.sqrt(np.mean(np.square(value, dtype=np.float64)))) if value.size else 0.0
+        out[key] = rms if rms > 0 and np.isfinite(rms) else 1.0
+    return out
 
 
-def clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
+def global_norm(grads: Params, scales: Mapping[str, float] | None = None) -> float:
+    """Euclidean norm of all gradients taken together (a float); with ``scales``, the norm of
+    the gradients with respect to ``p / scales[k]`` (each gradient times its scale)."""
+    s = scales or {}
+    return float(
+        np.sqrt(sum(float(np.vdot(g, g)) * s.get(k, 1.0) ** 2 for k, g in grads.items()))
+    )
+
+
+def clip_grad_norm(
+    grads: dict[str, np.ndarray], max_norm: float, scales: Mapping[str, float] | None = None
+) -> float:
     """Scale ``grads`` in place so that their global norm is at most ``max_norm``.
 
-    Returns the norm before clipping. A non-finite norm raises ``FloatingPointError`` naming the
-    offending parameters, so NaN never reaches the weights.
+    With ``scales`` (e.g. ``Adam.scales``) the norm is :func:`global_norm` over the
+    dimensionless parameters ``p / scale``. Returns the norm before clipping. A non-finite norm
+    raises ``FloatingPointError`` naming the offending parameters, so NaN never reaches the
+    weights.
     """
-    norm = global_norm(grads)
+    norm = global_norm(grads, scales)
     if not np.isfinite(norm):
         bad = [k for k, g in grads.items() if not np.all(np.isfinite(g))]
         raise FloatingPointError(f"non-finite gradient in {', '.join(bad)} (norm {norm})")
@@ -45,6 +75,14 @@ class Adam:
 
     ``state_dict()`` / ``load_state_dict()`` return and take plain arrays and numbers, so the
     optimiser can be checkpointed without pickle.
+
+    Args:
+        lr: step size; with ``scales``, relative to each parameter's scale.
+        scales: ``None`` (every parameter steps by ~``lr`` in its own units), ``"rms"`` (each
+            parameter's typical magnitude now, :func:`rms_scales`) or a dict name -> positive
+            scale (missing names: 1.0). Parameter ``k`` then steps by ~``lr * scales[k]``: Adam
+            on ``p / scales[k]``, what SI-valued models need to train with one ``lr`` (see the
+            module docs). Kept in :meth:`state_dict`, so a resumed run keeps its scales.
     """
 
     def __init__(
@@ -54,8 +92,10 @@ class Adam:
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        scales: Mapping[str, float] | str | None = None,
     ) -> None:
         self.params = params
+        self.scales = _check_scales(params, scales)
         self.lr, self.beta1, self.beta2, self.eps = lr, betas[0], betas[1], eps
         self.weight_decay = weight_decay
         self.t = 0
@@ -80,8 +120,11 @@ class Adam:
         for k, g in grads.items():
             p, m, v = self.params[k], self.m[k], self.v[k]
             flat = np.ascontiguousarray(p).reshape(-1)  # a view unless p is strided
+            # Adam on p/s: the moments of s*g give the same m/(sqrt(v)) and eps/s, times s
+            scale = self.scales.get(k, 1.0)
             scalars = as_scalars(flat.dtype, self.beta1, 1.0 - self.beta1, self.beta2,
-                                 1.0 - self.beta2, step_size, eps, self.weight_decay)
+                                 1.0 - self.beta2, step_size * scale, eps / scale,
+                                 self.weight_decay)
             grad = np.ascontiguousarray(g, dtype=flat.dtype).reshape(-1)
             adam_update(flat, grad, m.reshape(-1), v.reshape(-1), *scalars)
             if not np.shares_memory(flat, p):
@@ -90,6 +133,7 @@ class Adam:
     def state_dict(self) -> dict[str, np.ndarray | float | int]:
         """Moments and step count as arrays/numbers (keys ``m/<name>``, ``v/<name>``, ``t``)."""
         out: dict[str, np.ndarray | float | int] = {"t": self.t}
+        out.update({f"scale/{k}": s for k, s in self.scales.items()})
         out.update({f"m/{k}": a for k, a in self.m.items()})
         out.update({f"v/{k}": a for k, a in self.v.items()})
         return out
@@ -97,6 +141,9 @@ class Adam:
     def load_state_dict(self, state: Mapping[str, np.ndarray | float | int]) -> None:
         """Restore what :meth:`state_dict` returned; shapes must match the current parameters."""
         self.t = int(state["t"])
+        saved = {k[len("scale/"):]: float(v) for k, v in state.items() if k.startswith("scale/")}
+        if saved:  # state from before scales existed keeps the scales given to __init__
+            self.scales = _check_scales(self.params, saved)
         for k in self.params:
             for name, store in (("m", self.m), ("v", self.v)):
                 arr = np.asarray(state[f"{name}/{k}"])
@@ -107,3 +154,22 @@ class Adam:
                     )
                 store[k][...] = arr
 
+
+
+def _check_scales(params: Params, scales: Mapping[str, float] | str | None) -> dict[str, float]:
+    """``Adam``'s ``scales`` argument as a dict name -> positive finite float."""
+    if scales is None:
+        return {}
+    if isinstance(scales, str):
+        if scales != "rms":
+            raise ValueError(f"scales must be 'rms', a dict or None, got {scales!r}")
+        return rms_scales(params)
+    out = {}
+    for key, value in scales.items():
+        if key not in params:
+            raise ValueError(f"scales names unknown parameter {key!r}; known: {', '.join(params)}")
+        value = float(value)
+        if not (value > 0 and np.isfinite(value)):
+            raise ValueError(f"scale of {key} must be a positive finite number, got {value}")
+        out[key] = value
+    return out

@@ -38,7 +38,7 @@ from brian2.devices.device import RuntimeDevice, all_devices, runtime_device
 from neurorl.hardware.counting import Probe, Traffic
 from neurorl.hardware.mapping import graph_from_brian2, map_network
 from neurorl.hardware.profiles import load_profile
-from neurorl.hardware.quantize import quantize_brian2
+from neurorl.hardware.quantize import quantize_brian2, weight_variable
 from neurorl.hardware.report import ChipReport, price
 
 __all__ = ["ChipDevice"]
@@ -103,8 +103,9 @@ class ChipDevice(RuntimeDevice):
         added = []
         if self.options.get("quantize", True):
             for name, syn in synapses.items():
-                if name not in self.float_weights and "w" in syn.variables:
-                    self.float_weights[name] = syn.w_[:].copy()
+                wname = weight_variable(syn)
+                if name not in self.float_weights and wname is not None:
+                    self.float_weights[name] = getattr(syn, f"{wname}_")[:].copy()
             self.quantization = quantize_brian2(groups, synapses, graph, self.profile)
             added += self.quantization.runners
         probe = Probe(mapping, groups, copies=copies)

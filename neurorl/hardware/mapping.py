@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from neurorl import NeurorlError
 from neurorl.hardware.profiles import Profile, load_profile
 
 __all__ = [
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 
-class MappingError(ValueError):
+class MappingError(NeurorlError, ValueError):
     """A network that does not fit the chip; the message names the limit and the excess."""
 
 

@@ -58,7 +58,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomllib
+from neurorl import NeurorlError
+from neurorl.optional import tomllib
 
 __all__ = ["Profile", "ProfileError", "available_profiles", "load_profile", "profiles_dir"]
 
@@ -118,7 +119,7 @@ _DEFAULT_SETTINGS = {
 }
 
 
-class ProfileError(ValueError):
+class ProfileError(NeurorlError, ValueError):
     """A profile file or override that cannot be used; the message names the file and key."""
 
 

@@ -200,6 +200,9 @@ class ChipReport:
                 f"({q['state_frac_bits']} fractional); actions equal to the float network: {agree}"
                 + _assumed_tag(self.assumptions.get("quantization"))
             )
+            if q.get("state_units"):  # variables with units: 1 unit = 2**frac LSBs
+                grid = ", ".join(f"{v} in {u}" for v, u in q["state_units"].items())
+                rows.append(f"fixed-point grid of state with units: {grid}")
         for d in self.dnn:
             e = d.energy_pj
             line = (

@@ -32,7 +32,7 @@ from neurorl.memory import keep_freed_memory
 from neurorl.network import Network, NetworkError
 from neurorl.topology import Layer
 
-__all__ = ["Kernel", "KernelCache", "LayerTrace"]
+__all__ = ["Kernel", "KernelCache", "LayerTrace", "check_inputs"]
 
 
 @dataclass
@@ -42,7 +42,9 @@ class LayerTrace:
     ``ends[v]`` has T+1 entries: the initial value and the value at the end of each step.
     ``updated[v]`` is the state after the update (what the threshold saw); ``pre_reset[v]`` the
     state after synaptic effects (what the reset saw), kept for event targets only. The lists hold
-    the arrays the step functions returned, so recording copies nothing.
+    the arrays the step functions returned, so recording copies nothing. ``not_refractory``
+    (refractory models, for backward): per step, 0/1 at the state update and after the
+    threshold.
     """
 
     ends: dict[str, list[np.ndarray]]
@@ -52,6 +54,7 @@ class LayerTrace:
     final: dict[str, np.ndarray]
     spikes: np.ndarray | None = None
     h: np.ndarray | None = None
+    not_refractory: tuple[list, list] | None = None
     _stacked: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def end_values(self, variable: str) -> np.ndarray:
@@ -128,6 +131,7 @@ class Kernel:
         self.smooth = smooth
         self.order = net.topological_order()
         self.aligned = net.schedule == "aligned"
+        self.genn = net.schedule == "genn"  # events arrive one step later (sim.genn)
         if self.aligned:
             for c in net.connections:
                 if c.recurrent and c.coupling == "event":
@@ -171,50 +175,61 @@ class Kernel:
         """
         inputs = self._check_inputs(inputs)
         T, B = next(iter(inputs.values())).shape[:2]
+        if self.genn and state is not None:
+            raise NetworkError(
+                "schedule 'genn' runs each batch from its initial state (spikes of the last step "
+                "are still in flight at the end of a run, as in GeNN); continuing with state= "
+                "is not supported"
+            )
         traces: dict[str, LayerTrace] = {}
+        delayed: dict[str, np.ndarray] = {}
         for layer in self.order:
             init = self._initial(layer, B, state)
-            event_in, summed_in = self._external_drive(layer, inputs, traces, T, B)
+            pending = self._delay_lines(layer, inputs, traces, delayed, state, T, B)
+            event_in, summed_in = self._external_drive(layer, inputs, traces, T, B, delayed)
             traces[layer.name] = self._layer_forward(
                 layer, init, event_in, summed_in, T, B, t0, for_backward
             )
+            traces[layer.name].final.update(pending)
         name, var = self.output
         trace = traces[name]
         out = trace.spikes if var == "spike" else trace.end_values(var)[1:]
-        return out, KernelCache(inputs, traces, out, t0)
+        return out, KernelCache(inputs, traces, out, t0, {"delayed": delayed})
+
+    def _delay_lines(self, layer, inputs, traces, delayed, state, T, B) -> dict:
+        """Delayed connections into ``layer``: what arrives at each step of this call (T, B,
+        n_pre) into ``delayed``; returns what is still in transit, (B, delay, n_pre) per
+        connection, for the next call. A spike of step k arrives at step k + delay (Brian2's
+        spike queue), so the lines are ring buffers that the state carries across calls."""
+        pending_out = {}
+        for conn in self.incoming[layer.name]:
+            if not conn.delay:
+                continue
+            given = (state or {}).get(layer.name, {}).get(conn.pending_key)
+            shape = (B, conn.delay, conn.pre.size)
+            queue = np.zeros(shape, self.dtype) if given is None else np.asarray(given, self.dtype)
+            if queue.shape != shape:
+                raise NetworkError(
+                    f"state {layer.name}.{conn.pending_key} has shape {queue.shape}, "
+                    f"expected {shape}"
+                )
+            line = np.concatenate([queue.transpose(1, 0, 2), traces[conn.pre.name].spikes])
+            delayed[conn.name] = line[:T]
+            pending_out[conn.pending_key] = np.ascontiguousarray(line[T:].transpose(1, 0, 2))
+        return pending_out
 
     def _check_inputs(self, inputs) -> dict[str, np.ndarray]:
-        if not isinstance(inputs, dict):
-            if len(self.net.inputs) != 1:
-                raise NetworkError("the network has several inputs: pass a dict by input name")
-            inputs = {self.net.inputs[0].name: inputs}
-        out = {}
-        shape = None
-        for layer in self.net.inputs:
-            if layer.name not in inputs:
-                raise NetworkError(f"missing inputs for input layer {layer.name}")
-            x = np.asarray(inputs[layer.name], dtype=self.dtype)
-            if x.ndim != 3 or x.shape[2] != layer.size:
-                raise NetworkError(
-                    f"inputs for {layer.name} have shape {x.shape}, expected (T, B, {layer.size})"
-                )
-            if shape is not None and x.shape[:2] != shape:
-                raise NetworkError("all inputs must share T and B")
-            if not np.all(np.isfinite(x)):
-                raise FloatingPointError(f"inputs for {layer.name} contain NaN or inf")
-            shape = x.shape[:2]
-            out[layer.name] = x
-        return out
+        return check_inputs(self.net, inputs, self.dtype)
 
     def _initial(self, layer: Layer, B: int, state: dict | None) -> dict[str, np.ndarray]:
         given = (state or {}).get(layer.name, {})
         init = {}
         for var, value in self.net.initial_state(layer).items():
+            # Brian2's refractoriness bookkeeping keeps its own types: times in float64 seconds
+            dtype = {"lastspike": np.float64, "not_refractory": bool}.get(var, self.dtype)
             arr = given.get(var)
             init[var] = (
-                np.full((B, layer.size), value, self.dtype)
-                if arr is None
-                else np.array(arr, dtype=self.dtype)
+                np.full((B, layer.size), value, dtype) if arr is None else np.array(arr, dtype)
             )
         return init
 
@@ -228,13 +243,18 @@ class Kernel:
             args.append(value if value.ndim else self.dtype.type(value))
         return tuple(args)
 
-    def _presynaptic(self, conn, inputs, traces) -> np.ndarray:
+    def _presynaptic(self, conn, inputs, traces, delayed) -> np.ndarray:
         """What ``conn`` transmits per step (T, B, n_pre).
 
-        Event coupling: input values or spikes of this step; summed coupling: the presynaptic
-        output variable at the end of the previous step (aligned schedule: of this step; input
-        values: this step's).
+        Event coupling: input values or spikes of this step (of ``delay`` steps ago for a
+        delayed connection); summed coupling: the presynaptic output variable at the end of the
+        previous step (aligned schedule: of this step; input values: this step's).
         """
+        if conn.delay:
+            return delayed[conn.name]
+        if conn.coupling == "event" and self.genn:  # what arrives at step k was sent at k-1
+            sent = inputs[conn.pre.name] if conn.pre.is_input else traces[conn.pre.name].spikes
+            return np.concatenate([np.zeros_like(sent[:1]), sent[:-1]])
         if conn.pre.is_input:
             return inputs[conn.pre.name]
         trace = traces[conn.pre.name]
@@ -243,13 +263,13 @@ class Kernel:
         ends = trace.end_values(conn.pre.out_variable)
         return ends[1:] if self.aligned else ends[:-1]
 
-    def _external_drive(self, layer, inputs, traces, T, B):
+    def _external_drive(self, layer, inputs, traces, T, B, delayed):
         event_in: dict[str, np.ndarray] = {}
         summed_in: dict[str, np.ndarray] = {}
         for conn in self.incoming[layer.name]:
             if conn.recurrent:
                 continue
-            pre = self._presynaptic(conn, inputs, traces).reshape(T * B, -1)
+            pre = self._presynaptic(conn, inputs, traces, delayed).reshape(T * B, -1)
             weights = conn.dense(self.params[conn.key])
             active = _active_columns(pre, conn)
             if active is None:
@@ -294,6 +314,7 @@ class Kernel:
             g_ends=tuple(g_ends),
             g_spike_ext=g_spike_ext,
             aligned=self.aligned,
+            genn=self.genn,
         )
 
     def _recurrent(self, layer: Layer, coupling: str) -> list[np.ndarray]:
@@ -325,12 +346,31 @@ class Kernel:
             self.dtype,
             shape,
             self.surrogate.primitive,
+            self._refractory_args(layer, init),
         )
         spikes = np.stack(run["spikes"]) if cm.spiking else None
         h = np.stack(run["hs"]) if cm.spiking and for_backward else None
+        final, masks = run["final"], None
+        if cm.refractory:
+            nrs, nr2s, final["lastspike"], final["not_refractory"] = run["refractory"]
+            masks = (nrs, nr2s) if for_backward else None
         return LayerTrace(
-            run["ends"], run["updated"], run["pre_reset"], run["summed"], run["final"], spikes, h
+            run["ends"], run["updated"], run["pre_reset"], run["summed"], final, spikes, h, masks
         )
+
+    def _refractory_args(self, layer: Layer, init: dict) -> tuple | None:
+        """``(lastspike, not_refractory, period in steps, dt in s)`` for a refractory layer:
+        Brian2's ``timestep(refractory, dt)``, the steps a spike keeps the neuron refractory."""
+        cm = self.compiled[layer.name]
+        if not cm.refractory:
+            return None
+        dt = self.net.dt_seconds
+        steps = None
+        if cm.refractory == "time":
+            values = self.net.parameter_values(layer)
+            period = np.asarray(cm.refractory_period(*(values[p] for p in cm.params))[0], float)
+            steps = np.floor((period + 1e-3 * dt) / dt)
+        return init["lastspike"], init["not_refractory"], steps, dt
 
     def _read_by_others(self, layer: Layer) -> set[str]:
         """State variables of ``layer`` that another layer or the output reads over time."""
@@ -377,7 +417,9 @@ class Kernel:
                 if conn.recurrent:
                     continue
                 g_in = (g_event if conn.coupling == "event" else g_summed)[conn.target]
-                pre = self._presynaptic(conn, cache.inputs, cache.traces).reshape(T * B, -1)
+                pre = self._presynaptic(
+                    conn, cache.inputs, cache.traces, cache.extras.get("delayed", {})
+                ).reshape(T * B, -1)
                 active = _active_columns(pre, conn)
                 if active is None:
                     gw = pre.T @ g_in.reshape(T * B, -1)
@@ -389,6 +431,8 @@ class Kernel:
                     continue
                 weights = conn.dense(self.params[conn.key])
                 g_pre = (g_in.reshape(T * B, -1) @ weights.T).reshape(T, B, -1)
+                if self.genn and conn.coupling == "event":  # back to the step it was sent in
+                    g_pre = np.concatenate([g_pre[1:], np.zeros_like(g_pre[:1])])
                 if conn.pre.is_input:
                     if conn.pre.name in d_inputs:
                         d_inputs[conn.pre.name] = d_inputs[conn.pre.name] + g_pre
@@ -397,7 +441,10 @@ class Kernel:
                     continue
                 if conn.coupling == "event":
                     acc = g_spikes.setdefault(conn.pre.name, np.zeros_like(g_pre))
-                    acc += g_pre
+                    if conn.delay:  # the spike of step k arrived at k + delay
+                        acc[: T - conn.delay] += g_pre[conn.delay :]
+                    else:
+                        acc += g_pre
                 else:
                     acc = g_ends[conn.pre.name].setdefault(
                         conn.pre.out_variable, np.zeros((T + 1, *g_pre.shape[1:]), self.dtype)
@@ -444,6 +491,7 @@ class Kernel:
             g_rec_event,
             g_rec_summed,
             g_learn,
+            trace.not_refractory,
         )
         for c, g in zip((*rec_event, *rec_summed), (*g_rec_event, *g_rec_summed), strict=True):
             grads[c.key] += g if c.mask is None else g * c.mask
@@ -451,6 +499,63 @@ class Kernel:
             key = f"{layer.name}.{pname}"
             grads[key] += g.sum(0) if grads[key].ndim else g.sum()
         return _stack(g_event, shape, self.dtype), _stack(g_summed, shape, self.dtype)
+
+
+def check_inputs(
+    net: Network, inputs: np.ndarray | dict[str, np.ndarray], dtype=np.float64
+) -> dict[str, np.ndarray]:
+    """``inputs`` as arrays (T, B, n_in) of ``dtype`` by input layer, or a clear error.
+
+    ``inputs``: one array-like (T, B, n_in) for a network with one input layer, or a dict by
+    input layer name. Refused with a :class:`~neurorl.network.NetworkError` naming the layer and
+    the value at fault: a missing or unknown input layer, values that are not numbers, a shape
+    other than (T, B, n_in), T = 0 or B = 0, inputs that disagree on T and B, NaN or inf.
+    The one check of :meth:`Kernel.forward` and of :func:`~neurorl.sim.batch.run_batch`.
+    """
+    if not isinstance(inputs, dict):
+        if len(net.inputs) != 1:
+            names = ", ".join(la.name for la in net.inputs)
+            raise NetworkError(f"the network has several inputs ({names}): pass a dict by name")
+        inputs = {net.inputs[0].name: inputs}
+    unknown = sorted(set(inputs) - {la.name for la in net.inputs})
+    if unknown:
+        names = ", ".join(la.name for la in net.inputs)
+        raise NetworkError(f"inputs given for {', '.join(map(repr, unknown))}: the network's "
+                           f"input layers are {names}")
+    out: dict[str, np.ndarray] = {}
+    for layer in net.inputs:
+        if layer.name not in inputs:
+            raise NetworkError(f"missing inputs for input layer {layer.name}")
+        try:
+            x = np.asarray(inputs[layer.name], dtype=dtype)
+        except (TypeError, ValueError):
+            raise NetworkError(
+                f"inputs for {layer.name} are not numbers: {inputs[layer.name]!r:.80}"
+            ) from None
+        if x.ndim != 3 or x.shape[2] != layer.size:
+            raise NetworkError(
+                f"inputs for {layer.name} have shape {x.shape}, expected (T, B, {layer.size})"
+            )
+        for axis, what in ((0, "T (time steps, axis 0)"), (1, "B (batch, axis 1)")):
+            if x.shape[axis] == 0:
+                raise NetworkError(
+                    f"inputs for {layer.name} have shape {x.shape}: {what} is 0; give at least one"
+                )
+        first = next(iter(out.items()), None)
+        if first is not None and x.shape[:2] != first[1].shape[:2]:
+            raise NetworkError(
+                f"inputs for {layer.name} have (T, B) = {x.shape[:2]} and inputs for {first[0]} "
+                f"{first[1].shape[:2]}: all inputs must share T and B"
+            )
+        bad = np.argwhere(~np.isfinite(x))
+        if len(bad):
+            t, b, i = (int(k) for k in bad[0])
+            raise NetworkError(
+                f"inputs for {layer.name} contain NaN or inf ({len(bad)} values; the first, "
+                f"{x[t, b, i]}, at step {t}, batch element {b}, channel {i})"
+            )
+        out[layer.name] = x
+    return out
 
 
 def _stack(per_step: dict[str, list], shape, dtype) -> dict[str, np.ndarray]:

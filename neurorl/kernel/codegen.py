@@ -4,7 +4,8 @@ For one :class:`~neurorl.models.NeuronModel` this module asks Brian2 for the cod
 (``state_updater.abstract_code``, the threshold condition and the reset statements), parses it
 with Brian2's sympy tools, and emits Python source for:
 
-* ``advance(*state, *summed, *params, dt, t) -> (*updated, fired, h)``: Brian2's state update
+* ``advance(*state, *summed, *params, [not_refractory], dt, t) -> (*updated, fired, h)``
+  (``not_refractory`` only for a refractory model, a 0/1 array): Brian2's state update
   (slot ``groups``) and, for a spiking model, its threshold (slot ``thresholds``) on the updated
   state, with ``h`` the signed distance to threshold (non-spiking: ``(*updated,)``);
 * ``retreat(*g_updated, g_spike, sg, *updated, *state, *summed, *params, dt, t)
@@ -19,7 +20,9 @@ with Brian2's sympy tools, and emits Python source for:
   blend ``e = s + spike*(r(s) - s)``;
 * ``threshold(*state, *params) -> (fired, h)`` and ``threshold_vjp(g_spike, sg, *state,
   *params) -> (g_state, g_learnable)``: the threshold alone, on any state (the aligned schedule
-  tests it after this step's synaptic effects, see :mod:`neurorl.kernel.loops`).
+  tests it after this step's synaptic effects, see :mod:`neurorl.kernel.loops`);
+* for a refractory model, ``refractory_period(*params) -> (seconds,)`` or
+  ``refractory_condition(*state, *params, lastspike, t) -> (holds, _)``.
 
 Jacobians come from ``sympy.diff``; structurally zero terms are ``None`` so callers skip them.
 Compilation is cached per model, so building a kernel for a known model costs microseconds.
@@ -36,7 +39,10 @@ from brian2.equations.equations import SUBEXPRESSION
 from brian2.parsing.sympytools import str_to_sympy
 from sympy.printing.str import StrPrinter
 
-from neurorl.models import COMPARISON, STATEMENT, NeuronModel, brian2_group
+from neurorl import NeurorlError
+from neurorl.model_check import COMPARISON, STATEMENT, brian2_group
+from neurorl.model_check import refractory_kind as models_refractory_kind
+from neurorl.models import NeuronModel
 
 __all__ = ["CompiledModel", "KernelCompileError", "compile_model"]
 
@@ -61,7 +67,7 @@ _NUMPY_FUNCS = {
 }
 
 
-class KernelCompileError(ValueError):
+class KernelCompileError(NeurorlError, ValueError):
     """A model whose Brian2 code the kernel cannot turn into a differentiable step."""
 
 
@@ -86,6 +92,10 @@ class CompiledModel:
     threshold: object | None = None
     threshold_vjp: object | None = None
     threshold_vjp_nonzero: tuple[tuple[bool, ...], ...] = ()
+    refractory: str | None = None
+    refractory_vars: tuple[str, ...] = ()
+    refractory_period: object | None = None
+    refractory_condition: object | None = None
 
 
 def compile_model(model: NeuronModel) -> CompiledModel:
@@ -99,11 +109,13 @@ def compile_model(model: NeuronModel) -> CompiledModel:
         tuple(model.parameters),
         learnable,
         model.name,
+        model.refractory,
     )
 
 
 @lru_cache(maxsize=128)
-def _compile(equations, method, threshold, reset, params, learnable, name) -> CompiledModel:
+def _compile(equations, method, threshold, reset, params, learnable, name,
+             refractory=None) -> CompiledModel:
     model = NeuronModel(
         name=name,
         equations=equations,
@@ -111,6 +123,7 @@ def _compile(equations, method, threshold, reset, params, learnable, name) -> Co
         parameters={},
         threshold=threshold,
         reset=reset,
+        refractory=refractory,
     )
     group = brian2_group(model)
     group.state_updater.update_abstract_code(run_namespace={})
@@ -127,14 +140,24 @@ def _compile(equations, method, threshold, reset, params, learnable, name) -> Co
     s_state, s_summed = symbols_of(state), symbols_of(summed)
     s_learn = symbols_of(learnable)
     known = {*state, *summed, *params, "dt", "t"}
+    update_code = group.state_updater.abstract_code
+    refractory_args: list[str] = []
+    if refractory is not None:  # Brian2's not_refractory is computed by the loop (kernel.loops)
+        update_code = "\n".join(
+            line.replace("int(not_refractory)", "not_refractory")
+            for line in update_code.splitlines()
+            if not line.strip().startswith("not_refractory =")
+        )
+        refractory_args = ["not_refractory"]
+        known.add("not_refractory")
 
-    new_state = _run_statements(group.state_updater.abstract_code, state, {}, name, "state update")
+    new_state = _run_statements(update_code, state, {}, name, "state update")
     new_exprs = [new_state[v] for v in state]
     _check_symbols(new_exprs, known, name, "state update")
 
     out = _Emitter()
     reset_vars: tuple[str, ...] = ()
-    args = [*state, *summed, *params, "dt", "t"]
+    args = [*state, *summed, *params, *refractory_args, "dt", "t"]
     s_updated = symbols_of([f"_u_{v}" for v in state])
     as_updated = dict(zip(s_state, s_updated, strict=True))
     g_updated = symbols_of([f"_g_{v}" for v in state])
@@ -149,8 +172,8 @@ def _compile(equations, method, threshold, reset, params, learnable, name) -> Co
         )
     else:
         lhs, op, rhs = _split_comparison(threshold, name)
-        lhs = _substitute(str_to_sympy(lhs), subexpressions)
-        rhs = _substitute(str_to_sympy(rhs), subexpressions)
+        lhs = si_units(_substitute(str_to_sympy(lhs), subexpressions), known)
+        rhs = si_units(_substitute(str_to_sympy(rhs), subexpressions), known)
         _check_symbols([lhs, rhs], known - {"t"}, name, "threshold")
         h = lhs - rhs if op in (">", ">=") else rhs - lhs
         g_spike, sg = sympy.Symbol("_g_spike", real=True), sympy.Symbol("_sg", real=True)
@@ -194,6 +217,24 @@ def _compile(equations, method, threshold, reset, params, learnable, name) -> Co
             [s_state, [spike], s_learn],
         )
 
+    refractory_kind = None
+    if refractory is not None:
+        refractory_kind = models_refractory_kind(model, group)
+        ref = si_units(_substitute(str_to_sympy(refractory), subexpressions), known)
+        if refractory_kind == "time":
+            _check_symbols([ref], set(params), name, "refractory period")
+            out.function("refractory_period", list(params), [ref])
+        else:
+            lhs, op, rhs = (
+                si_units(_substitute(str_to_sympy(part), subexpressions), known)
+                if k != 1 else part
+                for k, part in enumerate(_split_comparison(refractory, name))
+            )
+            _check_symbols([lhs, rhs], {*state, *params, "lastspike", "t"}, name,
+                           "refractory condition")
+            out.threshold("refractory_condition", [*state, *params, "lastspike", "t"],
+                          lhs, rhs, op, lhs - rhs)
+
     namespace = out.compile(name)
     return CompiledModel(
         state=state,
@@ -213,6 +254,10 @@ def _compile(equations, method, threshold, reset, params, learnable, name) -> Co
         threshold=namespace.get("threshold"),
         threshold_vjp=namespace.get("threshold_vjp"),
         threshold_vjp_nonzero=out.nonzero.get("threshold_vjp", ()),
+        refractory=refractory_kind,
+        refractory_vars=model.refractory_variables if refractory is not None else (),
+        refractory_period=namespace.get("refractory_period"),
+        refractory_condition=namespace.get("refractory_condition"),
     )
 
 
@@ -227,7 +272,8 @@ def _run_statements(code: str, state, subexpressions, name: str, what: str) -> d
         if match is None:
             raise KernelCompileError(f"model {name}: cannot read {what} statement {line.strip()!r}")
         target, op, expr = match.groups()
-        rhs = _substitute(str_to_sympy(expr), subexpressions).xreplace(env)
+        rhs = si_units(_substitute(str_to_sympy(expr), subexpressions), set(state))
+        rhs = rhs.xreplace(env)
         sym = sympy.Symbol(target, real=True)
         old = env.get(sym, sym)
         value = {"=": rhs, "+=": old + rhs, "-=": old - rhs, "*=": old * rhs, "/=": old / rhs}[op]
@@ -244,6 +290,20 @@ def _substitute(expr: sympy.Expr, subexpressions: dict) -> sympy.Expr:
             return expr
         expr = expr.xreplace(hits)
     return expr
+
+
+def si_units(expr: sympy.Expr, names: set[str]) -> sympy.Expr:
+    """``expr`` with Brian2 unit names (``mV``, ``ms``, ``nA``: Brian2's own registry) that are
+    not among ``names`` (the model's variables) replaced by their values in SI base units, the
+    units Brian2's generated code and the kernel compute in."""
+    from brian2.core.namespace import DEFAULT_UNITS
+
+    hits = {
+        s: sympy.Float(float(np.asarray(DEFAULT_UNITS[s.name])))
+        for s in expr.free_symbols
+        if s.name in DEFAULT_UNITS and s.name not in names
+    }
+    return expr.xreplace(hits) if hits else expr
 
 
 def _split_comparison(code: str, name: str) -> tuple[str, str, str]:

@@ -19,6 +19,10 @@ Within a step the forward loop follows the network's schedule (:attr:`Network.sc
   crosses every layer within the step it arrives in; input spikes are added before the
   threshold test, as in STBP. Recurrent event connections are not allowed there (a layer's own
   spikes of the previous step reach it through a summed connection, as GRSN's gates do).
+* ``"genn"`` (GeNN's fixed order, :mod:`neurorl.sim.genn`): synaptic effects of the spikes of the
+  *previous* step (the kernel shifts the drive by one step; recurrent ones here), summed
+  variables, state update, threshold, reset. The state at the end of a step is the reset's; this
+  step's spikes are still in flight, so an input in the step a neuron fires survives a hard reset.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ class LayerPlan:
     g_ends: tuple[str, ...] = ()
     g_spike_ext: bool = False
     aligned: bool = False
+    genn: bool = False
 
 
 def layer_loops(plan: LayerPlan):
@@ -67,6 +72,11 @@ def layer_loops(plan: LayerPlan):
 @lru_cache(maxsize=256)
 def _compile(plan: LayerPlan):
     cm = plan.model
+    if plan.genn and getattr(cm, "refractory", None):
+        raise ValueError(
+            "schedule 'genn' does not model refractoriness yet (Brian2GeNN's conditional write "
+            "of on_pre effects); use schedule 'brian2' for refractory models"
+        )
     source = _forward_source(plan)
     if plan.for_backward:
         source += "\n\n" + _backward_source(plan)
@@ -78,6 +88,7 @@ def _compile(plan: LayerPlan):
         "retreat": cm.retreat,
         "threshold": cm.threshold,
         "threshold_vjp": cm.threshold_vjp,
+        "refractory_condition": cm.refractory_condition,
     }
     exec(compile(source, "<neurorl layer loop>", "exec"), namespace)  # noqa: S102
     return namespace["forward"], namespace.get("backward")
@@ -93,9 +104,13 @@ def _forward_source(plan: LayerPlan) -> str:
     P = [f"p{i}" for i in range(len(cm.params))]
     const_summed = [v for v in cm.summed if v not in plan.ext_summed]
     lines = [
-        "def forward(T, S, EXT_S, CONST_S, EXT_E, WRS, WRE, P, dt, t0, tt, dtype, shape, prim):",
+        "def forward(T, S, EXT_S, CONST_S, EXT_E, WRS, WRE, P, dt, t0, tt, dtype, shape, prim,"
+        " REF):",
         f"    {_tuple(f's_{v}' for v in cm.state)} = S",
     ]
+    ref = cm.refractory
+    if ref:  # Brian2's lastspike (float64 seconds) and not_refractory, and the period in steps
+        lines += ["    s_lastspike, s_nr, ref_steps, dt64 = REF", "    nrs = []", "    nr2s = []"]
     if plan.ext_summed:
         lines.append(f"    {_tuple(f'xs_{v}' for v in plan.ext_summed)} = EXT_S")
     if const_summed:
@@ -118,37 +133,66 @@ def _forward_source(plan: LayerPlan) -> str:
         lines += ["    spikes = []", "    hs = []"]
     lines.append("    for k in range(T):")
     body = ["t = tt(t0 + k * dt)"]
+    if ref:  # not_refractory at the start of the state update, as Brian2 computes it
+        body.append("t64 = t0 + k * dt64")
+        if ref == "time":
+            body.append("nr = np.floor((t64 - s_lastspike + 1e-3 * dt64) / dt64) >= ref_steps")
+        else:
+            cond_args = ", ".join([*(f"s_{v}" for v in cm.state), *P, "s_lastspike", "t64"])
+            body.append(f"nr = s_nr | ~refractory_condition({cond_args})[0]")
+        body += ["nrf = nr.astype(dtype)", "nrs.append(nrf)"]
     for v in cm.summed:
         terms = [f"xs_{v}[k]" if v in plan.ext_summed else f"cs_{v}"]
         terms += [f"s_{plan.out_var} @ wrs{i}" for i, tv in enumerate(plan.rec_summed) if tv == v]
         body.append(f"a_{v} = {' + '.join(terms)}")
         if plan.for_backward:
             body.append(f"sum_{v}.append(a_{v})")
-    args = ", ".join([*(f"s_{v}" for v in cm.state), *(f"a_{v}" for v in cm.summed), *P, "dt", "t"])
+    if plan.genn:  # the previous step's spikes arrive, after the summed reads (drive shifted)
+        if plan.rec_event:
+            lines.insert(-1, "    spike = np.zeros(shape, dtype)")
+        for v in plan.event_vars:
+            drive = [f"xe_{v}[k]"] if v in plan.ext_event else []
+            drive += [f"spike @ wre{i}" for i, tv in enumerate(plan.rec_event) if tv == v]
+            body.append(f"s_{v} = {' + '.join([f's_{v}', *drive])}")
+            if plan.for_backward:
+                body.append(f"pre_{v}.append(s_{v})")
+    args = ", ".join([*(f"s_{v}" for v in cm.state), *(f"a_{v}" for v in cm.summed), *P,
+                      *(["nrf"] if ref else []), "dt", "t"])
     outs = [f"u_{v}" for v in cm.state] + (["fired", "h"] if cm.spiking else [])
     body.append(f"{_tuple(outs)} = advance({args})")
     for v, constant in zip(cm.state, cm.constant_updates, strict=True):
         if constant:
             body.append(f"u_{v} = np.full(shape, u_{v}, dtype)")
+    # Brian2's conditional write: (unless refractory) variables keep their value while refractory
+    body += [f"u_{v} = np.where(nr, u_{v}, s_{v})" for v in cm.refractory_vars]
     if plan.for_backward:
         body += [f"upd_{v}.append(u_{v})" for v in cm.state]
     after = {v: f"u_{v}" for v in cm.state}  # state after the synaptic effects
+    spike_lines = []
+    if ref:  # no spike while refractory; a spike starts a refractory period
+        spike_lines += ["fired = fired & nr", "h = np.where(nr, h, -np.inf)"]
+    spike_lines.append("spike = prim(h)" if plan.smooth else "spike = fired.astype(dtype)")
+    spike_lines += ["spikes.append(spike)", "hs.append(h)"]
+    if ref:
+        spike_lines += ["s_lastspike = np.where(fired, t64, s_lastspike)", "nr = nr & ~fired",
+                        "nr2s.append(nr.astype(dtype))"]
     if cm.spiking and not plan.aligned:
-        body.append("spike = prim(h)" if plan.smooth else "spike = fired.astype(dtype)")
-        body += ["spikes.append(spike)", "hs.append(h)"]
-    for v in plan.event_vars:
-        terms = [f"u_{v}"]
+        body += spike_lines
+    for v in () if plan.genn else plan.event_vars:
+        drive = []
         if v in plan.ext_event:
-            terms.append(f"xe_{v}[k]")
-        terms += [f"spike @ wre{i}" for i, tv in enumerate(plan.rec_event) if tv == v]
-        body.append(f"w_{v} = {' + '.join(terms)}")
+            drive.append(f"xe_{v}[k]")
+        drive += [f"spike @ wre{i}" for i, tv in enumerate(plan.rec_event) if tv == v]
+        if v in cm.refractory_vars:  # synaptic effects skip refractory neurons (conditional write)
+            gate = "nrf" if plan.aligned else "nr2s[-1]"
+            drive = [f"{gate} * ({' + '.join(drive)})"]
+        body.append(f"w_{v} = {' + '.join([f'u_{v}', *drive])}")
         after[v] = f"w_{v}"
         if plan.for_backward:
             body.append(f"pre_{v}.append(w_{v})")
     if cm.spiking and plan.aligned:  # the threshold sees this step's synaptic effects
         body.append(f"fired, h = threshold({', '.join([*(after[v] for v in cm.state), *P])})")
-        body.append("spike = prim(h)" if plan.smooth else "spike = fired.astype(dtype)")
-        body += ["spikes.append(spike)", "hs.append(h)"]
+        body += spike_lines
     final = dict(after)
     if cm.spiking and cm.reset_vars:
         body.append("keep = 1 - spike")
@@ -156,6 +200,8 @@ def _forward_source(plan: LayerPlan) -> str:
         body.append(f"{_tuple(f'r_{v}' for v in cm.reset_vars)} = reset({reset_args})")
         final.update({v: f"r_{v}" for v in cm.reset_vars})
     body += [f"s_{v} = {final[v]}" for v in cm.state]
+    if ref:
+        body.append("s_nr = nr")
     body += [f"ends_{v}.append(s_{v})" for v in plan.kept]
     lines += [f"        {line}" for line in body]
     result = {
@@ -172,6 +218,7 @@ def _forward_source(plan: LayerPlan) -> str:
         else "{}",
         "spikes": "spikes" if cm.spiking else "None",
         "hs": "hs" if cm.spiking else "None",
+        "refractory": "(nrs, nr2s, s_lastspike, s_nr)" if ref else "None",
     }
     lines.append("    return {" + ", ".join(f"{k!r}: {v}" for k, v in result.items()) + "}")
     return "\n".join(lines)
@@ -184,8 +231,11 @@ def _backward_source(plan: LayerPlan) -> str:
     rt_state, rt_summed, rt_learn = cm.retreat_nonzero
     lines = [
         "def backward(T, ENDS, UPD, PRE, SUM, spikes, sg, G_ENDS, G_SPIKE, P, dt, t0, tt, zeros,"
-        " WRE_T, WRS_T, G_WRE, G_WRS, G_LEARN):",
+        " WRE_T, WRS_T, G_WRE, G_WRS, G_LEARN, REF):",
     ]
+    ref = cm.refractory
+    if ref:  # per step: not_refractory at the update, and after the threshold
+        lines.append("    nrs, nr2s = REF")
     if P:
         lines.append(f"    {_tuple(P)} = P")
     for v in cm.state:
@@ -205,14 +255,25 @@ def _backward_source(plan: LayerPlan) -> str:
         lines.append(f"    {_tuple(f'gl{i}' for i in range(len(cm.learnable)))} = G_LEARN")
     lines += [f"    gev_{v} = [None] * T" for v in plan.event_vars]
     lines += [f"    gsm_{v} = [None] * T" for v in cm.summed]
+    if plan.genn and plan.rec_event:
+        lines.append("    g_spike_next = zeros")
     lines.append("    for k in range(T - 1, -1, -1):")
     body = ["t = tt(t0 + k * dt)"]
     body += [f"g_{v} = g_{v} + gx_{v}[k + 1]" for v in plan.g_ends]
     gw = {v: f"g_{v}" for v in cm.state}  # gradient on the state after the synaptic effects
+    # the state the update started from (genn: after the previous step's spikes arrived)
+    seen = {
+        v: f"{'pre' if plan.genn and v in plan.event_vars else 'ends'}_{v}[k]" for v in cm.state
+    }
     if cm.spiking:
         body.append("spike = spikes[k]")
         body.append("g_spike = G_SPIKE[k]" if plan.g_spike_ext else "g_spike = zeros")
-        after = [f"pre_{v}[k]" if v in plan.event_vars else f"upd_{v}[k]" for v in cm.state]
+        if plan.genn and plan.rec_event:  # this step's spikes arrive in the next step
+            body.append("g_spike = g_spike + g_spike_next")
+        after = [
+            f"pre_{v}[k]" if v in plan.event_vars and not plan.genn else f"upd_{v}[k]"
+            for v in cm.state
+        ]
         if cm.reset_vars:
             d_state = [f"rd_{v}" for v in cm.state]
             d_learn = [f"rl{i}" for i in range(len(cm.learnable))]
@@ -245,31 +306,43 @@ def _backward_source(plan: LayerPlan) -> str:
             for i, nonzero in enumerate(t_learn):
                 if nonzero:
                     body.append(f"gl{i} += gtl{i}")
-        for v in plan.event_vars:
-            body.append(f"gev_{v}[k] = {gw[v]}")
-        for i, v in enumerate(plan.rec_event):
-            body.append(f"g_spike = g_spike + {gw[v]} @ wret{i}")
-            body.append(f"gwre{i} += spike.T @ {gw[v]}")
+        gd = dict(gw)  # gradient on the synaptic drive: none reaches a refractory neuron
+        for v in () if plan.genn else plan.event_vars:
+            if v in cm.refractory_vars:
+                body.append(f"gd_{v} = {gw[v]} * {'nrs[k]' if plan.aligned else 'nr2s[k]'}")
+                gd[v] = f"gd_{v}"
+            body.append(f"gev_{v}[k] = {gd[v]}")
+        for i, v in enumerate(() if plan.genn else plan.rec_event):
+            body.append(f"g_spike = g_spike + {gd[v]} @ wret{i}")
+            body.append(f"gwre{i} += spike.T @ {gd[v]}")
+        held = {}  # (unless refractory): the update's cotangent, and the identity part
+        for v in cm.refractory_vars:
+            body.append(f"gh_{v} = {gw[v]}")
+            body.append(f"gr_{v} = gh_{v} * nrs[k]")
+            held[v] = f"gh_{v} * (1 - nrs[k])"
+            gw[v] = f"gr_{v}"
         args = ", ".join(
             [
                 *(gw[v] for v in cm.state),
                 "zeros" if plan.aligned else "g_spike",
                 "sg[k]",
                 *(f"upd_{v}[k]" for v in cm.state),
-                *(f"ends_{v}[k]" for v in cm.state),
+                *(seen[v] for v in cm.state),
                 *(f"sum_{v}[k]" for v in cm.summed),
                 *P,
+                *(["nrs[k]"] if ref else []),
                 "dt",
                 "t",
             ]
         )
     else:
-        for v in plan.event_vars:
+        held = {}
+        for v in () if plan.genn else plan.event_vars:
             body.append(f"gev_{v}[k] = g_{v}")
         args = ", ".join(
             [
                 *(f"g_{v}" for v in cm.state),
-                *(f"ends_{v}[k]" for v in cm.state),
+                *(seen[v] for v in cm.state),
                 *(f"sum_{v}[k]" for v in cm.summed),
                 *P,
                 "dt",
@@ -286,7 +359,17 @@ def _backward_source(plan: LayerPlan) -> str:
         if nonzero:
             body.append(f"gl{i} += gu{i}")
     for v, nonzero in zip(cm.state, rt_state, strict=True):
-        body.append(f"g_{v} = gp_{v}" if nonzero else f"g_{v} = zeros")
+        g = ([f"gp_{v}"] if nonzero else []) + ([held[v]] if v in held else [])
+        body.append(f"g_{v} = {' + '.join(g) or 'zeros'}")
+    if plan.genn:  # the drive that arrived before the update: previous step's spikes
+        body += [f"gev_{v}[k] = g_{v}" for v in plan.event_vars]
+        if plan.rec_event:
+            terms = [f"g_{v} @ wret{i}" for i, v in enumerate(plan.rec_event)]
+            body.append(f"g_spike_next = {' + '.join(terms)}")
+            body.append("if k > 0:")
+            body += [
+                f"    gwre{i} += spikes[k - 1].T @ g_{v}" for i, v in enumerate(plan.rec_event)
+            ]
     for v, nonzero in zip(cm.summed, rt_summed, strict=True):
         if not nonzero:
             continue

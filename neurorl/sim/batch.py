@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import brian2
 import numpy as np
 
-from neurorl.network import Network
+from neurorl.kernel.bptt import check_inputs
+from neurorl.network import Network, NetworkError
 from neurorl.sim import devices
 
 __all__ = ["BatchResult", "run_batch"]
@@ -50,20 +51,26 @@ def run_batch(
 
     Args:
         device: a name of :mod:`neurorl.sim.devices` (``"runtime"``, ``"cpp_standalone"``,
-            ``"kernel"``, ...).
+            ``"kernel"``, ``"genn"`` for a network with ``schedule="genn"``, ...).
         target: code generation target of the runtime device (``"numpy"`` or ``"cython"``).
         directory: where a standalone device builds (default: a temporary directory).
         record: ``"all"`` (every state variable at every step, and spike trains) or ``"final"``
             (final state and spike counts only: what a readout needs, for large batches).
+
+    Inputs are checked by :func:`~neurorl.kernel.bptt.check_inputs` (a ``NetworkError`` naming
+    the layer and value: wrong shape, T = 0 or B = 0, NaN or inf, ...).
     """
     if record not in ("all", "final"):
-        raise ValueError(f"record must be 'all' or 'final', got {record!r}")
-    if not isinstance(inputs, dict):
-        inputs = {net.inputs[0].name: inputs}
+        raise NetworkError(f"record must be 'all' or 'final', got {record!r}")
+    inputs = check_inputs(net, inputs)  # shapes, T and B >= 1, finite: one clear message
     T, B = next(iter(inputs.values())).shape[:2]
     every_step = record == "all"
     if devices.get(device).brian2_name is None:
         return _kernel_batch(net, inputs, every_step)
+    if devices.get(device).schedule == "genn":  # GeNN's fixed order: schedule "genn" only
+        from neurorl.sim.genn import check_network
+
+        check_network(net)
     with devices.use(device, target=target, directory=directory) as build:
         objs = net.to_brian2(copies=B, inputs=inputs)
         dt = net.dt * brian2.ms

@@ -26,12 +26,14 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from neurorl import NeurorlError
 from neurorl.optional import require
+from neurorl.sim.genn import INSTALL as GENN_INSTALL
 
 __all__ = ["DEVICES", "Device", "DeviceError", "get", "names", "use"]
 
 
-class DeviceError(ValueError):
+class DeviceError(NeurorlError, ValueError):
     """An unknown device name, or a device asked for what it cannot do."""
 
 
@@ -42,7 +44,8 @@ class Device:
     ``brian2_name``: the name Brian2's ``set_device`` knows (None for the kernel);
     ``standalone``: the run is built and executed as a whole (no Python during a run);
     ``module``: the package that registers the Brian2 device, imported at first use, with
-    ``install`` the command that installs it.
+    ``install`` the command that installs it; ``schedule``: the one network schedule the device
+    can run (:attr:`Network.schedule <neurorl.network.Network>`; None: any).
     """
 
     name: str
@@ -51,6 +54,7 @@ class Device:
     standalone: bool = False
     module: str | None = None
     install: str = ""
+    schedule: str | None = None
 
     @property
     def closed_loop(self) -> bool:
@@ -66,16 +70,22 @@ DEVICES: dict[str, Device] = {
         Device("cpp_standalone", "Brian2 C++ standalone", "cpp_standalone", standalone=True),
         Device("nc64c", "the nc64c chip model (counts events, prices latency and energy)",
                "nc64c", module="neurorl.hardware.device"),
-        Device("genn", "Brian2GeNN (GeNN 4.x; GPU or GeNN's CPU-only mode)", "genn",
-               standalone=True, module="brian2genn",
-               install="`make genn-env` (brian2genn==1.7.0 with brian2<2.6 and numpy<2 in "
-               "their own venv, GeNN 4.x source at GENN_PATH)"),
+        Device("genn", "Brian2GeNN (GeNN 4.x; the GPU when CUDA finds one, else CPU-only)",
+               "genn", standalone=True, module="brian2genn", install=GENN_INSTALL,
+               schedule="genn"),
         Device("cuda", "Brian2CUDA (cuda_standalone; needs nvcc and an NVIDIA GPU)",
                "cuda_standalone", standalone=True, module="brian2cuda",
                install="pip install brian2cuda (pins brian2==2.8.0; its own venv, on a machine "
                "with nvcc and a GPU)"),
     )
 }
+
+
+_GENN_PREFS = (
+    "core.network.default_schedule",
+    "codegen.loop_invariant_optimisations",
+    "codegen.generators.cpp.restrict_keyword",
+)
 
 
 def names() -> list[str]:
@@ -117,7 +127,13 @@ def use(
         raise DeviceError(f"{name!r} is not a Brian2 device; run_batch(device={name!r}) runs it")
     if device.module is not None:
         require(device.module, f"the {name!r} device", device.install or "see its docs")
+    if name == "genn":  # GeNN's folder, GPU or CPU-only: checked before anything is built
+        from neurorl.sim import genn
+
+        build_options = {**genn.prepare(), **(build_options or {})}
     old_target = brian2.prefs.codegen.target
+    # Brian2GeNN's activate() sets its own schedule and codegen prefs for the whole process
+    kept = {k: brian2.prefs[k] for k in _GENN_PREFS} if name == "genn" else {}
     if target is not None:
         brian2.prefs.codegen.target = target
     switch = device.brian2_name != "runtime" or brian2.get_device() is not runtime_device
@@ -125,15 +141,17 @@ def use(
     if device.standalone and directory is None:
         tmp = tempfile.TemporaryDirectory(prefix=f"neurorl_{name}_")
         directory = tmp.name
+    # Brian2GeNN builds inside run() (it refuses code objects queued before a finished run)
+    on_run = name == "genn"
     try:
         if device.standalone:
-            brian2.set_device(device.brian2_name, directory=directory, build_on_run=False,
-                              **options)
+            brian2.set_device(device.brian2_name, directory=directory, build_on_run=on_run,
+                              **({**(build_options or {}), **options} if on_run else options))
         elif switch:
             brian2.set_device(device.brian2_name, **options)
 
         def build() -> None:
-            if device.standalone:
+            if device.standalone and not on_run:
                 brian2.device.build(directory=directory, compile=True, run=True,
                                     **(build_options or {}))
 
@@ -145,5 +163,7 @@ def use(
         if device.standalone or switch:
             reset_device()
         brian2.prefs.codegen.target = old_target
+        for key, value in kept.items():
+            brian2.prefs[key] = value
         if tmp is not None:
             tmp.cleanup()
