@@ -99,3 +99,14 @@ def dueling_teacher(tmp_path_factory):
     cfg = dqn.preset_config("CartPole-v1", seed=0, **convert.CONVERSION_TEACHER)
     dqn.train(cfg, out, progress=False)
     return load_teacher(out / dqn.TEACHER_FILE)
+
+
+@pytest.fixture
+def numpy_target():
+    """Brian2's numpy target for one test (no compilation), the previous target restored."""
+    import brian2
+
+    old = brian2.prefs.codegen.target
+    brian2.prefs.codegen.target = "numpy"
+    yield
+    brian2.prefs.codegen.target = old

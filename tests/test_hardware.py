@@ -37,13 +37,7 @@ HAND = dict(
     static_mw=0.0,
 )
 
-
-@pytest.fixture(autouse=True)
-def numpy_target():
-    old = brian2.prefs.codegen.target
-    brian2.prefs.codegen.target = "numpy"
-    yield
-    brian2.prefs.codegen.target = old
+pytestmark = pytest.mark.usefixtures("numpy_target")
 
 
 def if_net() -> Network:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 
-import brian2
 import numpy as np
 import pytest
 
@@ -34,13 +33,7 @@ tau_m = { value = "10*ms" }
 tau_s = { value = "5*ms" }
 """
 
-
-@pytest.fixture(autouse=True)
-def numpy_target():
-    old = brian2.prefs.codegen.target
-    brian2.prefs.codegen.target = "numpy"
-    yield
-    brian2.prefs.codegen.target = old
+pytestmark = pytest.mark.usefixtures("numpy_target")
 
 
 def two_layer_net() -> Network:

@@ -25,13 +25,7 @@ from neurorl.sim.batch import run_batch
 
 BANNER = "Brian 2 encountered an unexpected error"
 
-
-@pytest.fixture(autouse=True)
-def numpy_target():
-    old = brian2.prefs.codegen.target
-    brian2.prefs.codegen.target = "numpy"
-    yield
-    brian2.prefs.codegen.target = old
+pytestmark = pytest.mark.usefixtures("numpy_target")
 
 
 def lif_net() -> Network:
