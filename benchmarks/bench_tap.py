@@ -108,12 +108,14 @@ LOGGER_NEW = ("from collections import OrderedDict\n"
 # neurorl side (in-process, .venv)
 # ---------------------------------------------------------------------------------------------
 
-def neurorl_update_ms(encoder: str, repeats: int) -> list[float]:
+def neurorl_update_ms(encoder: str, repeats: int, loops: str = "auto",
+                      threads: int = 1) -> list[float]:
     """ms per update of neurorl's recurrent SAC-discrete, ``repeats`` timed calls after warm-up.
 
     ``encoder`` is ``"RecurrentLIF"`` (GRSN with TAP) or ``"gru"``; shapes as ``SHAPES`` (batch 32
     sequences x 64 steps, hidden 128, observation 2, 2 actions) and the authors' config values in
-    the module docstring.
+    the module docstring. ``loops``: the kernel's time loops (``"python"``: the reference loops,
+    as before issue 19; ``"compiled"``: numba, one thread); ``threads``: BLAS threads.
     """
     import numpy as np
 
@@ -123,6 +125,7 @@ def neurorl_update_ms(encoder: str, repeats: int) -> list[float]:
 
     # the authors' RecurrentLIF is neurorl's grsn_input_gated (gates from the input)
     name = {"RecurrentLIF": "grsn_input_gated"}.get(encoder, encoder)
+    os.environ["NEURORL_LOOPS"] = loops  # read when the encoders' kernels are built
     cfg = SACDConfig(encoder=name, hidden=SHAPES["hidden"], batch_size=SHAPES["batch_size"],
                      seq_len=SHAPES["seq_len"])
     agent = SACDAgent(SHAPES["obs_dim"], SHAPES["n_actions"], cfg)
@@ -135,7 +138,7 @@ def neurorl_update_ms(encoder: str, repeats: int) -> list[float]:
                        obs[1:])
     batches = [rb.sample(rng, SHAPES["batch_size"]) for _ in range(repeats + 3)]
     times = []
-    with blas_threads(1):  # neurorl's default for training (faster on this shared 2-core machine)
+    with blas_threads(threads):
         for i, batch in enumerate(batches):
             start = time.perf_counter()
             agent.update(batch)
@@ -319,6 +322,11 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=3,
                     help="untimed updates per block and thread count")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--nrl-loops", nargs="+", choices=["python", "compiled"],
+                    default=["python", "compiled"],
+                    help="neurorl's kernel loops to time (python: the reference loops)")
+    ap.add_argument("--nrl-threads", type=int, nargs="+", default=[1, 2],
+                    help="BLAS thread counts for neurorl")
     ap.add_argument("--only", choices=["both", "peer", "neurorl"], default="both")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per peer block")
     ap.add_argument("--out", default=None, help="write all timings as JSON here")
@@ -344,8 +352,8 @@ def main() -> None:
             blocks = [(e, (t,)) for e in a.encoders for t in a.threads]
         pairs = [(e, t) for e in a.encoders for t in a.threads]
         peer: dict[tuple[str, int], list[dict]] = {b: [] for b in pairs}
-        nrl: dict[str, list[list[float]]] = {e: [] for e in a.encoders}
-        nrl_note = None
+        variants = [(lp, th) for lp in a.nrl_loops for th in a.nrl_threads]
+        nrl: dict[tuple, list[list[float]]] = {(e, *v): [] for e in a.encoders for v in variants}
         print(f"one SAC-discrete update, {SHAPES['batch_size']} sequences x {SHAPES['seq_len']} "
               f"steps, hidden {SHAPES['hidden']}, CartPole-V (obs {SHAPES['obs_dim']}, "
               f"{SHAPES['n_actions']} actions); {a.rounds} rounds x {a.repeats} timed calls "
@@ -362,21 +370,17 @@ def main() -> None:
                           f"{statistics.median(res['ms'][str(th)]):7.1f} ms (cpu "
                           f"{statistics.median(res['cpu_ms'][str(th)]):7.1f} ms), load "
                           f"{res['loadavg'][0]:.2f}->{res['loadavg'][1]:.2f}", flush=True)
-            for enc in (a.encoders if r % 2 == 0 else a.encoders[::-1]) if do_nrl else []:
-                if nrl_note is not None:
-                    break
-                try:
-                    ms = neurorl_update_ms(enc, a.repeats)
-                except NotImplementedError as e:
-                    nrl_note = str(e)
-                    break
-                nrl[enc].append(ms)
-                print(f"  round {r} neurorl {enc:>12}: median {statistics.median(ms):7.1f} ms",
+            keys = list(nrl) if r % 2 == 0 else list(nrl)[::-1]
+            for enc, loops, th in keys if do_nrl else []:
+                ms = neurorl_update_ms(enc, a.repeats, loops, th)
+                nrl[(enc, loops, th)].append(ms)
+                print(f"  round {r} neurorl {enc:>12} loops {loops:>8} threads {th}: median "
+                      f"{statistics.median(ms):7.1f} ms, load {os.getloadavg()[0]:.2f}",
                       flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
-    summary: dict = {"peer": {}, "neurorl": {}, "neurorl_note": nrl_note, "shapes": SHAPES,
+    summary: dict = {"peer": {}, "neurorl": {}, "shapes": SHAPES,
                      "thread_mode": a.thread_mode,
                      "peer_args": PEER_ARGS, "peer_config": PEER_CONFIG}
     if do_peer:
@@ -410,22 +414,40 @@ def main() -> None:
                 means = ", ".join(f"{t}: {summary['peer'][f'{enc}/{t}']['mean']:.1f} ms"
                                   for t in a.threads)
                 print(f"  but {by_mean} thread(s) by the mean ({means}): stalls under load")
-    for enc in a.encoders:
-        if nrl[enc]:
-            ms = [x for run in nrl[enc] for x in run]
-            summary["neurorl"][enc] = {**stats(ms),
-                                       "round_medians": [statistics.median(x) for x in nrl[enc]]}
+    if do_nrl:
+        print(f"\n{'encoder':>12} {'loops':>8} {'threads':>7} {'median ms':>10} {'q1':>7} "
+              f"{'q3':>7} {'min':>7} {'mean':>7} {'n':>4} {'round medians':>24}")
+    for (enc, loops, th), runs in nrl.items():
+        if not runs:
+            continue
+        ms = [x for run in runs for x in run]
+        s = stats(ms)
+        per_round = [statistics.median(x) for x in runs]
+        summary["neurorl"][f"{enc}/{loops}/{th}"] = {**s, "round_medians": per_round}
+        rm = " ".join(f"{x:.0f}" for x in per_round)
+        print(f"{enc:>12} {loops:>8} {th:>7} {s['median']:10.1f} {s['q1']:7.1f} {s['q3']:7.1f} "
+              f"{s['min']:7.1f} {s['mean']:7.1f} {s['n']:>4} {rm:>24}")
+    for enc in a.encoders:  # neurorl's faster thread count per loop kind, by the median
+        for loops in a.nrl_loops if do_nrl else []:
+            th = min(a.nrl_threads,
+                     key=lambda t: summary["neurorl"][f"{enc}/{loops}/{t}"]["median"])
+            summary["neurorl"][f"{enc}/{loops}"] = {
+                "best_threads": th, "median": summary["neurorl"][f"{enc}/{loops}/{th}"]["median"]}
 
-    print(f"\n{'encoder':>12} {'peer ms':>16} {'neurorl ms':>11} {'peer/neurorl':>13}")
+    print(f"\n{'encoder':>12} {'peer ms':>16} {'neurorl ms':>16} {'peer/neurorl':>13} "
+          f"{'before ms':>16} {'after/before':>13}")
     for enc in a.encoders:
         p = summary["peer"].get(enc)
-        n = summary["neurorl"].get(enc)
+        n = summary["neurorl"].get(f"{enc}/{a.nrl_loops[-1]}")
+        before = summary["neurorl"].get(f"{enc}/python") if "python" in a.nrl_loops[:-1] else None
         pc = f"{p['median']:.1f} ({p['best_threads']} thr)" if p else "-"
-        nc = f"{n['median']:.1f}" if n else "-"
+        nc = f"{n['median']:.1f} ({n['best_threads']} thr)" if n else "-"
         rc = f"{p['median'] / n['median']:.2f}" if p and n else "-"
-        print(f"{enc:>12} {pc:>16} {nc:>11} {rc:>13}")
-    if nrl_note and do_nrl:
-        print(f"neurorl column skipped: {nrl_note}")
+        bc = f"{before['median']:.1f} ({before['best_threads']} thr)" if before else "-"
+        sc = f"{before['median'] / n['median']:.2f}x faster" if before and n else "-"
+        print(f"{enc:>12} {pc:>16} {nc:>16} {rc:>13} {bc:>16} {sc:>13}")
+    print(f"neurorl ms: kernel loops {a.nrl_loops[-1]!r} at the faster thread count; before: "
+          "the reference Python loops (the kernel before issue 19)")
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(json.dumps(summary, indent=1))

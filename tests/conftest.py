@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
 from neurorl import Network, models
 from neurorl.ann.qnetwork import load_teacher
+
+# The suite runs the kernel's reference loops: compiling a numba loop for each of its many small
+# networks would cost minutes. tests/test_kernel_compiled.py tests the compiled loops against them.
+os.environ.setdefault("NEURORL_LOOPS", "python")
 
 
 def randomise(net: Network, seed: int, scale: float = 0.3) -> None:

@@ -21,18 +21,21 @@ Shapes: inputs (T, B, n_in); outputs, states and spikes (T, B, n); weights (n_pr
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from neurorl.kernel import compiled
 from neurorl.kernel.codegen import CompiledModel, compile_model
+from neurorl.kernel.inputs import check_inputs
 from neurorl.kernel.loops import LayerPlan, layer_loops
 from neurorl.kernel.surrogate import Surrogate, get_surrogate
 from neurorl.memory import keep_freed_memory
 from neurorl.network import Network, NetworkError
 from neurorl.topology import Layer
 
-__all__ = ["Kernel", "KernelCache", "LayerTrace", "check_inputs"]
+__all__ = ["Kernel", "KernelCache", "LayerTrace"]
 
 
 @dataclass
@@ -65,7 +68,8 @@ class LayerTrace:
                 "variables other layers read, the output and the final state"
             )
         if variable not in self._stacked:
-            self._stacked[variable] = np.stack(self.ends[variable])
+            ends = self.ends[variable]  # arrays from the compiled loop, lists from the Python one
+            self._stacked[variable] = ends if isinstance(ends, np.ndarray) else np.stack(ends)
         return self._stacked[variable]
 
 
@@ -105,6 +109,11 @@ class Kernel:
             checks: backward is then the exact gradient).
         output: ``(layer, variable)`` read as the output; default: the last layer's ``output``
             variable, or its spikes (``"spike"``) if the model declares none.
+        loops: ``"auto"`` (numba-compiled time loops, :mod:`neurorl.kernel.compiled`, where they
+            cover the layer, the Python loops otherwise, with the reason in ``fallbacks``),
+            ``"compiled"`` (an error where they do not) or ``"python"`` (the reference loops of
+            :mod:`neurorl.kernel.loops`); default: the environment variable ``NEURORL_LOOPS``,
+            else ``"auto"``.
     """
 
     def __init__(
@@ -116,8 +125,15 @@ class Kernel:
         detach_reset: bool = False,
         smooth: bool = False,
         output: tuple[str, str] | None = None,
+        loops: str | None = None,
     ) -> None:
         keep_freed_memory()
+        loops = loops or os.environ.get("NEURORL_LOOPS") or "auto"
+        if loops not in ("auto", "compiled", "python"):
+            raise ValueError(f"loops (or NEURORL_LOOPS) must be 'auto', 'compiled' or 'python', "
+                             f"got {loops!r}")
+        self.loops = loops
+        self.fallbacks: dict[str, str] = {}  # layer -> why it runs on the Python loop
         self.net = net
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
@@ -329,9 +345,13 @@ class Kernel:
     ) -> LayerTrace:
         cm = self.compiled[layer.name]
         plan = self._plan(layer, for_backward)
-        forward, _ = layer_loops(plan)
         shape = (B, layer.size)
-        run = forward(
+        dt = self.dtype.type(self.net.dt_seconds)
+        fast = self._compiled_loops(layer, plan)
+        run = fast and self._attempt(layer, lambda: compiled.run_forward(
+            plan, fast[0], T, init, summed_in, event_in, self._recurrent(layer, "summed"),
+            self._recurrent(layer, "event"), self._param_args(layer), dt, t0, self.dtype, shape))
+        run = run or layer_loops(plan)[0](
             T,
             [init[v] for v in cm.state],
             [summed_in[v] for v in plan.ext_summed],
@@ -340,7 +360,7 @@ class Kernel:
             self._recurrent(layer, "summed"),
             self._recurrent(layer, "event"),
             self._param_args(layer),
-            self.dtype.type(self.net.dt_seconds),
+            dt,
             t0,
             self.dtype.type,
             self.dtype,
@@ -348,8 +368,8 @@ class Kernel:
             self.surrogate.primitive,
             self._refractory_args(layer, init),
         )
-        spikes = np.stack(run["spikes"]) if cm.spiking else None
-        h = np.stack(run["hs"]) if cm.spiking and for_backward else None
+        spikes = _steps(run["spikes"]) if cm.spiking else None
+        h = _steps(run["hs"]) if cm.spiking and for_backward else None
         final, masks = run["final"], None
         if cm.refractory:
             nrs, nr2s, final["lastspike"], final["not_refractory"] = run["refractory"]
@@ -460,7 +480,6 @@ class Kernel:
         plan = self._plan(
             layer, True, tuple(v for v in cm.state if v in g_ends_ext), g_spike_ext is not None
         )
-        _, backward = layer_loops(plan)
         shape = (B, layer.size)
         rec_event = [
             c for c in self.incoming[layer.name] if c.pre is layer and c.coupling == "event"
@@ -471,18 +490,25 @@ class Kernel:
         g_rec_event = [np.zeros_like(self.params[c.key]) for c in rec_event]
         g_rec_summed = [np.zeros_like(self.params[c.key]) for c in rec_summed]
         g_learn = [np.zeros(shape, self.dtype) for _ in cm.learnable]
-        g_event, g_summed = backward(
+        sg = self.surrogate.grad(trace.h) if cm.spiking else None
+        dt = self.dtype.type(self.net.dt_seconds)
+        fast = self._compiled_loops(layer, plan)
+        done = fast and self._attempt(layer, lambda: compiled.run_backward(
+            plan, fast[1], T, trace, sg, g_ends_ext, g_spike_ext, self._param_args(layer), dt,
+            cache.t0, self.dtype, shape, [self.params[c.key] for c in rec_event],
+            [self.params[c.key] for c in rec_summed], g_rec_event, g_rec_summed, g_learn))
+        g_event, g_summed = done or layer_loops(plan)[1](
             T,
             trace.ends,
             trace.updated,
             trace.pre_reset,
             trace.summed,
             trace.spikes,
-            self.surrogate.grad(trace.h) if cm.spiking else None,
+            sg,
             g_ends_ext,
             g_spike_ext,
             self._param_args(layer),
-            self.dtype.type(self.net.dt_seconds),
+            dt,
             cache.t0,
             self.dtype.type,
             np.zeros(shape, self.dtype),
@@ -500,68 +526,45 @@ class Kernel:
             grads[key] += g.sum(0) if grads[key].ndim else g.sum()
         return _stack(g_event, shape, self.dtype), _stack(g_summed, shape, self.dtype)
 
+    def _compiled_loops(self, layer: Layer, plan: LayerPlan):
+        """The compiled (forward, backward) of ``plan`` when ``loops`` allows, else None."""
+        if self.loops == "python" or layer.name in self.fallbacks:
+            return None
+        reason = compiled.unsupported(plan)
+        if reason is None:
+            vector = compiled.vector_params(self._param_args(layer))
+            return compiled.compiled_loops(plan, vector)
+        if self.loops == "compiled":
+            raise NetworkError(f"layer {layer.name}: no compiled loop: {reason}")
+        self.fallbacks[layer.name] = reason
+        return None
 
-def check_inputs(
-    net: Network, inputs: np.ndarray | dict[str, np.ndarray], dtype=np.float64
-) -> dict[str, np.ndarray]:
-    """``inputs`` as arrays (T, B, n_in) of ``dtype`` by input layer, or a clear error.
+    def _attempt(self, layer: Layer, call):
+        """``call()``; under ``loops="auto"`` a model numba cannot compile falls back."""
+        from numba.core.errors import NumbaError
 
-    ``inputs``: one array-like (T, B, n_in) for a network with one input layer, or a dict by
-    input layer name. Refused with a :class:`~neurorl.network.NetworkError` naming the layer and
-    the value at fault: a missing or unknown input layer, values that are not numbers, a shape
-    other than (T, B, n_in), T = 0 or B = 0, inputs that disagree on T and B, NaN or inf.
-    The one check of :meth:`Kernel.forward` and of :func:`~neurorl.sim.batch.run_batch`.
-    """
-    if not isinstance(inputs, dict):
-        if len(net.inputs) != 1:
-            names = ", ".join(la.name for la in net.inputs)
-            raise NetworkError(f"the network has several inputs ({names}): pass a dict by name")
-        inputs = {net.inputs[0].name: inputs}
-    unknown = sorted(set(inputs) - {la.name for la in net.inputs})
-    if unknown:
-        names = ", ".join(la.name for la in net.inputs)
-        raise NetworkError(f"inputs given for {', '.join(map(repr, unknown))}: the network's "
-                           f"input layers are {names}")
-    out: dict[str, np.ndarray] = {}
-    for layer in net.inputs:
-        if layer.name not in inputs:
-            raise NetworkError(f"missing inputs for input layer {layer.name}")
         try:
-            x = np.asarray(inputs[layer.name], dtype=dtype)
-        except (TypeError, ValueError):
-            raise NetworkError(
-                f"inputs for {layer.name} are not numbers: {inputs[layer.name]!r:.80}"
-            ) from None
-        if x.ndim != 3 or x.shape[2] != layer.size:
-            raise NetworkError(
-                f"inputs for {layer.name} have shape {x.shape}, expected (T, B, {layer.size})"
-            )
-        for axis, what in ((0, "T (time steps, axis 0)"), (1, "B (batch, axis 1)")):
-            if x.shape[axis] == 0:
-                raise NetworkError(
-                    f"inputs for {layer.name} have shape {x.shape}: {what} is 0; give at least one"
-                )
-        first = next(iter(out.items()), None)
-        if first is not None and x.shape[:2] != first[1].shape[:2]:
-            raise NetworkError(
-                f"inputs for {layer.name} have (T, B) = {x.shape[:2]} and inputs for {first[0]} "
-                f"{first[1].shape[:2]}: all inputs must share T and B"
-            )
-        bad = np.argwhere(~np.isfinite(x))
-        if len(bad):
-            t, b, i = (int(k) for k in bad[0])
-            raise NetworkError(
-                f"inputs for {layer.name} contain NaN or inf ({len(bad)} values; the first, "
-                f"{x[t, b, i]}, at step {t}, batch element {b}, channel {i})"
-            )
-        out[layer.name] = x
-    return out
+            return call()
+        except NumbaError as err:
+            if self.loops == "compiled":
+                raise
+            first = str(err).strip().splitlines()[0]
+            self.fallbacks[layer.name] = f"numba could not compile its loop: {first}"
+            return None
+
+
+def _steps(values) -> np.ndarray:
+    """Per-step values as one array (T, B, n): the compiled loop's as they are."""
+    return values if isinstance(values, np.ndarray) else np.stack(values)
 
 
 def _stack(per_step: dict[str, list], shape, dtype) -> dict[str, np.ndarray]:
     """Per-step gradient lists (None = zero) -> arrays (T, B, n)."""
     out = {}
     for var, steps in per_step.items():
+        if isinstance(steps, np.ndarray):  # from the compiled loop
+            out[var] = steps
+            continue
         zeros = np.zeros(shape, dtype)
         out[var] = np.stack([zeros if g is None else g for g in steps])
     return out

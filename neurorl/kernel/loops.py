@@ -34,7 +34,7 @@ import numpy as np
 
 from neurorl.kernel.codegen import CompiledModel
 
-__all__ = ["LayerPlan", "layer_loops"]
+__all__ = ["LayerPlan", "layer_loops", "spike_vjp_lines"]
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,6 @@ def _forward_source(plan: LayerPlan) -> str:
 def _backward_source(plan: LayerPlan) -> str:
     cm = plan.model
     P = [f"p{i}" for i in range(len(cm.params))]
-    rv_nonzero = dict(zip(("state", "spike", "learn"), cm.reset_vjp_nonzero, strict=False))
     rt_state, rt_summed, rt_learn = cm.retreat_nonzero
     lines = [
         "def backward(T, ENDS, UPD, PRE, SUM, spikes, sg, G_ENDS, G_SPIKE, P, dt, t0, tt, zeros,"
@@ -274,38 +273,7 @@ def _backward_source(plan: LayerPlan) -> str:
             f"pre_{v}[k]" if v in plan.event_vars and not plan.genn else f"upd_{v}[k]"
             for v in cm.state
         ]
-        if cm.reset_vars:
-            d_state = [f"rd_{v}" for v in cm.state]
-            d_learn = [f"rl{i}" for i in range(len(cm.learnable))]
-            args = ", ".join([*(f"g_{v}" for v in cm.reset_vars), "spike", *after, *P])
-            body.append(
-                f"{_tuple(d_state)}, (g_spike_reset,), {_tuple(d_learn)} = reset_vjp({args})"
-            )
-            for v, nonzero in zip(cm.state, rv_nonzero["state"], strict=True):
-                if v in cm.reset_vars:  # the blend's VJP holds the identity part too
-                    gw[v] = f"rd_{v}" if nonzero else "zeros"
-                elif nonzero:
-                    body.append(f"gw_{v} = g_{v} + rd_{v}")
-                    gw[v] = f"gw_{v}"
-            if rv_nonzero["spike"][0] and not plan.detach_reset:
-                body.append("g_spike = g_spike + g_spike_reset")
-            for i, nonzero in enumerate(rv_nonzero["learn"]):
-                if nonzero:
-                    body.append(f"gl{i} += rl{i}")
-        if plan.aligned:  # the threshold on the state after the synaptic effects
-            t_state, t_learn = cm.threshold_vjp_nonzero
-            body.append(
-                f"{_tuple(f'gt_{v}' for v in cm.state)}, "
-                f"{_tuple(f'gtl{i}' for i in range(len(cm.learnable)))} = "
-                f"threshold_vjp(g_spike, sg[k], {', '.join([*after, *P])})"
-            )
-            for v, nonzero in zip(cm.state, t_state, strict=True):
-                if nonzero:
-                    body.append(f"gt2_{v} = {gw[v]} + gt_{v}")
-                    gw[v] = f"gt2_{v}"
-            for i, nonzero in enumerate(t_learn):
-                if nonzero:
-                    body.append(f"gl{i} += gtl{i}")
+        body += spike_vjp_lines(plan, gw, after, P, "sg[k]", "gl{i}", "zeros")
         gd = dict(gw)  # gradient on the synaptic drive: none reaches a refractory neuron
         for v in () if plan.genn else plan.event_vars:
             if v in cm.refractory_vars:
@@ -383,3 +351,43 @@ def _backward_source(plan: LayerPlan) -> str:
     summed = "{" + ", ".join(f"{v!r}: gsm_{v}" for v in cm.summed) + "}"
     lines.append(f"    return {events}, {summed}")
     return "\n".join(lines)
+
+
+def spike_vjp_lines(plan: LayerPlan, gw: dict, after: list[str], P: list[str], sg: str,
+                    learn: str, zero: str) -> list[str]:
+    """Statements of one backward step from the reset back to the state after the synaptic
+    effects: the reset's VJP and, under the aligned schedule, the threshold's. Shared by the
+    Python loop and the compiled one (:mod:`neurorl.kernel.compiled`), which differ only in
+    their names: ``gw`` maps each state variable to the name of its gradient (updated in place),
+    ``after`` names the state the reset saw, ``sg`` the surrogate derivative, ``learn`` a
+    learnable parameter's accumulator (``"gl{i}"`` formatted with i) and ``zero`` a zero."""
+    cm = plan.model
+    lines = []
+    rv = dict(zip(("state", "spike", "learn"), cm.reset_vjp_nonzero, strict=False))
+    if cm.reset_vars:
+        d_state = [f"rd_{v}" for v in cm.state]
+        d_learn = [f"rl{i}" for i in range(len(cm.learnable))]
+        args = ", ".join([*(gw[v] for v in cm.reset_vars), "spike", *after, *P])
+        lines.append(f"{_tuple(d_state)}, (g_spike_reset,), {_tuple(d_learn)} = reset_vjp({args})")
+        for v, nonzero in zip(cm.state, rv["state"], strict=True):
+            if v in cm.reset_vars:  # the blend's VJP holds the identity part too
+                gw[v] = f"rd_{v}" if nonzero else zero
+            elif nonzero:
+                lines.append(f"gw_{v} = {gw[v]} + rd_{v}")
+                gw[v] = f"gw_{v}"
+        if rv["spike"][0] and not plan.detach_reset:
+            lines.append("g_spike = g_spike + g_spike_reset")
+        lines += [f"{learn.format(i=i)} += rl{i}" for i, nz in enumerate(rv["learn"]) if nz]
+    if plan.aligned:  # the threshold on the state after the synaptic effects
+        t_state, t_learn = cm.threshold_vjp_nonzero
+        lines.append(
+            f"{_tuple(f'gt_{v}' for v in cm.state)}, "
+            f"{_tuple(f'gtl{i}' for i in range(len(cm.learnable)))} = "
+            f"threshold_vjp(g_spike, {sg}, {', '.join([*after, *P])})"
+        )
+        for v, nonzero in zip(cm.state, t_state, strict=True):
+            if nonzero:
+                lines.append(f"gt2_{v} = {gw[v]} + gt_{v}")
+                gw[v] = f"gt2_{v}"
+        lines += [f"{learn.format(i=i)} += gtl{i}" for i, nz in enumerate(t_learn) if nz]
+    return lines

@@ -34,6 +34,7 @@ import numpy as np
 
 from neurorl import models
 from neurorl.ann import nn
+from neurorl.memory import keep_freed_memory
 from neurorl.network import Network
 from neurorl.rl.encoders import make_encoder
 
@@ -74,6 +75,7 @@ class RecurrentNet:
     def __init__(self, obs_dim: int, act_dim: int, heads: int, head_out: int,
                  arch: ArchConfig = ArchConfig(), seed: int = 0,
                  current_action_dim: int = 0) -> None:
+        keep_freed_memory()  # sequence batches: large temporaries every update, whatever encoder
         self.obs_dim, self.act_dim, self.heads, self.head_out = obs_dim, act_dim, heads, head_out
         self.current_action_dim = int(current_action_dim)
         self.arch = arch

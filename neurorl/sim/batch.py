@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import brian2
 import numpy as np
 
-from neurorl.kernel.bptt import check_inputs
+from neurorl.kernel.inputs import check_inputs
 from neurorl.network import Network, NetworkError
 from neurorl.sim import devices
 
@@ -57,7 +57,7 @@ def run_batch(
         record: ``"all"`` (every state variable at every step, and spike trains) or ``"final"``
             (final state and spike counts only: what a readout needs, for large batches).
 
-    Inputs are checked by :func:`~neurorl.kernel.bptt.check_inputs` (a ``NetworkError`` naming
+    Inputs are checked by :func:`~neurorl.kernel.inputs.check_inputs` (a ``NetworkError`` naming
     the layer and value: wrong shape, T = 0 or B = 0, NaN or inf, ...).
     """
     if record not in ("all", "final"):
