@@ -33,6 +33,10 @@ and max over all timed calls of all rounds, the per-round medians (their spread 
 drifting), the process CPU time per call (above the wall time only when the second thread did
 work) and the load average; the mean too, which is what a training run's wall time pays. The
 peer's "ms" in the final table is its faster thread count by the median.
+The neurorl side is timed in this process for every pair of ``--nrl-loops`` (the kernel's
+reference Python loops, as before issue 19, and its numba-compiled ones) and ``--nrl-threads``
+(numpy's BLAS threads), each round visiting all of them; its "ms" is the compiled loops at their
+faster thread count, "before" the Python loops at theirs.
 Under a load average above the core count, 2 threads can be several times slower than 1; read
 the load column before the verdict. Measured here (2026-12, load average 2-4, 4 runs, 192 timed
 calls per cell): RecurrentLIF 114 ms (1 thread) / 102 ms (2 threads) median, GRU 105 / 78 ms; at
