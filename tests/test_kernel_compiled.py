@@ -165,3 +165,29 @@ def test_machine_code_is_cached_on_disk_for_the_next_process(tmp_path):
     assert runs[0] == ["0", "1"], runs[0]  # compiled the first time
     assert runs[1] == ["1", "0"], runs[1]  # loaded from disk the second
     assert list((tmp_path / "kernel").glob("loops_*.py"))
+
+
+def test_vectorisable_exp_matches_numpy():
+    from numba import njit
+
+    from neurorl.kernel.scalar_math import exp, heaviside
+
+    @njit
+    def apply(x, out, steps):
+        for i in range(x.size):
+            out[i] = exp(x[i])
+            steps[i] = heaviside(x[i], 0.5)
+
+    x = np.concatenate([np.linspace(-708.3, 709.7, 200_001),
+                        np.random.default_rng(0).normal(0.0, 3.0, 100_000),
+                        [0.0, -0.0, 1e-300, -1e-300, 709.78, -708.39]])
+    out, steps = np.empty_like(x), np.empty_like(x)
+    apply(x, out, steps)
+    np.testing.assert_allclose(out, np.exp(x), rtol=3e-16, atol=0)
+    np.testing.assert_array_equal(steps, np.heaviside(x, 0.5))
+    edge = np.array([np.inf, -np.inf, np.nan, 710.0, -746.0, -720.0])
+    out, steps = np.empty_like(edge), np.empty_like(edge)
+    apply(edge, out, steps)
+    np.testing.assert_array_equal(out[:4], [np.inf, 0.0, np.nan, np.inf])
+    assert out[4] == 0.0 and out[5] == 0.0  # numpy: 0 and a subnormal 3e-313; flushed to 0
+    np.testing.assert_array_equal(steps[:3], [1.0, 0.0, np.nan])
