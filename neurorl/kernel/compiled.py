@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurorl.kernel.loops import LayerPlan, spike_vjp_lines
+from neurorl.kernel.loops import LayerPlan, spike_vjp_lines, threshold_reset_lines
 
 __all__ = ["cache_dir", "compiled_loops", "run_backward", "run_forward", "set_threads",
            "unsupported", "vector_params"]
@@ -313,15 +313,8 @@ def _forward_source(plan: LayerPlan, P: list[str]) -> str:
         after[v] = f"w_{v}"
         if plan.for_backward:
             second.append(f"pre_{v}[k, b, i] = w_{v}")
-    if cm.spiking and plan.aligned:
-        second.append(f"fired, h = threshold({', '.join([*(after[v] for v in cm.state), *P])})")
-        second += spike_lines
-    final = dict(after)
-    if cm.spiking and cm.reset_vars:
-        second.append("keep = 1.0 - spike")
-        reset_args = ", ".join(["spike", "keep", *(after[v] for v in cm.state), *P])
-        second.append(f"{_tuple(f'r_{v}' for v in cm.reset_vars)} = reset({reset_args})")
-        final.update({v: f"r_{v}" for v in cm.reset_vars})
+    end, final = threshold_reset_lines(plan, after, P, spike_lines, "1.0")
+    second += end
     second += [f"cur_{v}[b, i] = {final[v]}" for v in cm.state]
     second += [f"ends_{v}[k + 1, b, i] = {final[v]}" for v in plan.kept
                if v not in _final_at_update(plan)]

@@ -34,7 +34,7 @@ import numpy as np
 
 from neurorl.kernel.codegen import CompiledModel
 
-__all__ = ["LayerPlan", "layer_loops", "spike_vjp_lines"]
+__all__ = ["LayerPlan", "layer_loops", "spike_vjp_lines", "threshold_reset_lines"]
 
 
 @dataclass(frozen=True)
@@ -190,15 +190,8 @@ def _forward_source(plan: LayerPlan) -> str:
         after[v] = f"w_{v}"
         if plan.for_backward:
             body.append(f"pre_{v}.append(w_{v})")
-    if cm.spiking and plan.aligned:  # the threshold sees this step's synaptic effects
-        body.append(f"fired, h = threshold({', '.join([*(after[v] for v in cm.state), *P])})")
-        body += spike_lines
-    final = dict(after)
-    if cm.spiking and cm.reset_vars:
-        body.append("keep = 1 - spike")
-        reset_args = ", ".join(["spike", "keep", *(after[v] for v in cm.state), *P])
-        body.append(f"{_tuple(f'r_{v}' for v in cm.reset_vars)} = reset({reset_args})")
-        final.update({v: f"r_{v}" for v in cm.reset_vars})
+    end, final = threshold_reset_lines(plan, after, P, spike_lines, "1")
+    body += end
     body += [f"s_{v} = {final[v]}" for v in cm.state]
     if ref:
         body.append("s_nr = nr")
@@ -351,6 +344,26 @@ def _backward_source(plan: LayerPlan) -> str:
     summed = "{" + ", ".join(f"{v!r}: gsm_{v}" for v in cm.summed) + "}"
     lines.append(f"    return {events}, {summed}")
     return "\n".join(lines)
+
+
+def threshold_reset_lines(plan: LayerPlan, after: dict, P: list[str], spike_lines: list[str],
+                          one: str) -> tuple[list[str], dict]:
+    """The end of a forward step, shared by the Python and the compiled loop: under the aligned
+    schedule the threshold on the state after the synaptic effects (``after``: variable -> name)
+    and ``spike_lines``, then the reset. Returns the statements and each variable's final name;
+    ``one`` is the literal 1 of the target."""
+    cm = plan.model
+    lines = []
+    if cm.spiking and plan.aligned:  # the threshold sees this step's synaptic effects
+        lines.append(f"fired, h = threshold({', '.join([*(after[v] for v in cm.state), *P])})")
+        lines += spike_lines
+    final = dict(after)
+    if cm.spiking and cm.reset_vars:
+        lines.append(f"keep = {one} - spike")
+        reset_args = ", ".join(["spike", "keep", *(after[v] for v in cm.state), *P])
+        lines.append(f"{_tuple(f'r_{v}' for v in cm.reset_vars)} = reset({reset_args})")
+        final.update({v: f"r_{v}" for v in cm.reset_vars})
+    return lines, final
 
 
 def spike_vjp_lines(plan: LayerPlan, gw: dict, after: list[str], P: list[str], sg: str,
