@@ -170,6 +170,7 @@ class Kernel:
             raise NetworkError(f"output {output[1]!r} is not a state variable of {layer.name}")
         self.incoming = {la.name: [c for c in net.connections if c.post is la] for la in self.order}
         self._plans: dict[tuple, LayerPlan] = {}
+        self._fast: dict[LayerPlan, tuple] = {}  # compiled (forward, backward) by plan
         self.outgoing = {
             la.name: [c for c in net.connections if c.pre is la] for la in net.layers.values()
         }
@@ -530,14 +531,16 @@ class Kernel:
         """The compiled (forward, backward) of ``plan`` when ``loops`` allows, else None."""
         if self.loops == "python" or layer.name in self.fallbacks:
             return None
-        reason = compiled.unsupported(plan)
-        if reason is None:
+        if plan not in self._fast:  # decided once per plan: the hot path only looks it up
+            reason = compiled.unsupported(plan)
+            if reason is not None:
+                if self.loops == "compiled":
+                    raise NetworkError(f"layer {layer.name}: no compiled loop: {reason}")
+                self.fallbacks[layer.name] = reason
+                return None
             vector = compiled.vector_params(self._param_args(layer))
-            return compiled.compiled_loops(plan, vector)
-        if self.loops == "compiled":
-            raise NetworkError(f"layer {layer.name}: no compiled loop: {reason}")
-        self.fallbacks[layer.name] = reason
-        return None
+            self._fast[plan] = compiled.compiled_loops(plan, vector)
+        return self._fast[plan]
 
     def _attempt(self, layer: Layer, call):
         """``call()``; under ``loops="auto"`` a model numba cannot compile falls back."""
