@@ -500,11 +500,12 @@ def _energy_of_tap_actor(args: argparse.Namespace, overrides: dict[str, float]) 
 # train-tap (recurrent SAC-discrete, TD3 or SAC; GRSN with the temporal alignment paradigm)
 # --------------------------------------------------------------------------------------------
 def _args_train_tap(p: argparse.ArgumentParser) -> None:
+    from neurorl.algos import RECURRENT_ALGOS
     from neurorl.rl.encoders import ENCODERS
 
     p.add_argument("--env", default="CartPole-V", help="CartPole-V, CartPole-P, popgym-..., ...")
     p.add_argument("--encoder", default="grsn", choices=list(ENCODERS))
-    p.add_argument("--algo", default="sacd", choices=["sacd", "td3", "sac"],
+    p.add_argument("--algo", default="sacd", choices=list(RECURRENT_ALGOS),
                    help="sacd: SAC-discrete (discrete actions); td3, sac: continuous actions "
                    "(e.g. --env Pendulum-V)")
     p.add_argument("--steps", type=int, default=10_000, help="environment steps")
@@ -520,10 +521,9 @@ def _args_train_tap(p: argparse.ArgumentParser) -> None:
 
 
 def _run_train_tap(args: argparse.Namespace) -> int:
-    from neurorl.algos import sac, sacd, td3
+    from neurorl.algos import recurrent_algorithm
 
-    module, config = {"sacd": (sacd, sacd.SACDConfig), "td3": (td3, td3.TD3Config),
-                      "sac": (sac, sac.SACConfig)}[args.algo]
+    module, config = recurrent_algorithm(args.algo)
     overrides = parse_sets(args.set)
     overrides.update(env_id=args.env, encoder=args.encoder, total_steps=args.steps,
                      seed=args.seed, checkpoint_every=args.checkpoint_every)
@@ -535,6 +535,39 @@ def _run_train_tap(args: argparse.Namespace) -> int:
           f"(best {best:.1f})")
     print(f"wrote {Path(args.out) / module.ACTOR_FILE}, {Path(args.out) / module.EVALS_FILE}")
     return 0
+
+
+# --------------------------------------------------------------------------------------------
+# sweep (a grid of runs on Dask)
+# --------------------------------------------------------------------------------------------
+def _args_sweep(p: argparse.ArgumentParser) -> None:
+    p.add_argument("spec", help="sweep spec (TOML: [sweep], [base], [grid]; see neurorl.sweep)")
+    p.add_argument("--out", help="output folder (default: the spec's, or runs/sweeps/NAME)")
+    p.add_argument("--workers", type=positive_int, help="LocalCluster worker processes "
+                   "(default: the number of cores)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="an existing Dask cluster (tcp://HOST:8786) instead of a LocalCluster")
+    p.add_argument("--retries", type=int, default=3,
+                   help="how often a run whose worker process died is started again")
+    p.add_argument("--serial", action="store_true", help="no Dask: one run after another here")
+    p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                   help="a config key of every run, over the spec (VALUE in JSON)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _run_sweep(args: argparse.Namespace) -> int:
+    from neurorl import sweep
+
+    spec = sweep.load_spec(args.spec, out=args.out, overrides=parse_sets(args.set))
+    res = sweep.run_sweep(spec, workers=args.workers, scheduler=args.scheduler,
+                          retries=args.retries, serial=args.serial, progress=not args.no_progress)
+    print(f"sweep {spec.name}: {len(spec.runs)} runs; {len(res.finished)} finished now, "
+          f"{len(res.skipped)} finished before, {len(res.failed)} failed; "
+          f"{res.wall_s:.0f} s on {res.where}")
+    for run_id, reason in res.failed.items():
+        print(f"  failed: {run_id}: {reason} (see {spec.out / 'runs' / run_id / sweep.ERROR_FILE})")
+    print(f"wrote {spec.out / sweep.RESULTS_FILE}, {spec.out / sweep.CELLS_FILE}")
+    return 1 if res.failed else 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -555,6 +588,8 @@ COMMANDS: dict[str, Command] = {
     "energy": ("chip latency and energy per decision, next to the DNN", _args_energy, _run_energy),
     "train-tap": ("train a recurrent (GRSN, GRU, ...) SAC-discrete, TD3 or SAC agent on a POMDP",
                   _args_train_tap, _run_train_tap),
+    "sweep": ("a grid of training runs (tasks x encoders x seeds ...) on Dask, resumable",
+              _args_sweep, _run_sweep),
     "demo": ("the whole pipeline on CartPole in a few minutes", _args_demo, _run_demo),
 }
 

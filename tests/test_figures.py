@@ -15,6 +15,7 @@ QUICK_FILES = [
     "sdn_convergence.png", "sdn_convergence.csv", "sdn_summary.csv", "sdn_sweeps.png",
     "sdn_sweeps.csv", "sdn_brian2.json",
     "energy.png", "energy.csv", "energy.json",
+    "tap_table.csv", "tap_curves.csv", "tap_curves.png", "tap_scores.csv", "tap_scores.png",
 ]
 
 

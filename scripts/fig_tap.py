@@ -1,0 +1,259 @@
+"""The GRSN study's table (issue [grsn-study] item 2): every encoder on the POMDP tasks, through
+``neurorl sweep`` (one spec per block in ``scripts/sweeps/tap_*.toml``), and its figures.
+
+    python scripts/fig_tap.py                              # table + figures from finished runs
+    python scripts/fig_tap.py --run --blocks cartpole      # run (or resume) a block, then draw
+    python scripts/fig_tap.py --run --workers 2            # every block but lunarlander
+    python scripts/fig_tap.py --quick --out DIR            # tiny budget, 1 seed, into DIR
+
+Runs go to ``RUNS/<block>/runs/<id>`` (default RUNS = runs/tap_table); a finished run is
+skipped and an interrupted one resumes, so ``--run`` can be repeated until every cell is done.
+Without ``--run`` nothing is trained: the table holds the runs that have finished and says how
+many seeds each cell has.
+
+Writes, into OUT (default figures):
+
+* ``tap_table.csv``: per task and encoder, seeds finished, the final greedy return (mean of the
+  last 5 evaluations of 10 episodes, as the authors' ``train.py``; mean and standard deviation
+  over seeds), the environment steps to 90 % of the best encoder's final return (measured from
+  the random policy's return: R_rand + 0.9 (R_best − R_rand); mean over the seeds that reach it,
+  and how many do), the training wall time (s) and env steps/s;
+* ``tap_curves.csv`` / ``tap_curves.png``: greedy return against environment steps per task,
+  the mean over seeds and a band from the lowest to the highest seed;
+* ``tap_scores.csv`` / ``tap_scores.png``: the normalised score (R − R_rand) / (R_best − R_rand)
+  per encoder, per task and its mean over tasks;
+* ``tap_random.csv``: the uniformly random policy's return per task (10 episodes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from neurorl import sweep  # noqa: E402
+from neurorl.plots import pyplot, save, write_csv  # noqa: E402
+
+BLOCKS = ("cartpole", "pendulum", "popgym", "lunarlander")
+DEFAULT_BLOCKS = ("cartpole", "pendulum", "popgym")
+ENCODER_ORDER = ("grsn", "grsn_input_gated", "lif", "grsn_notap", "lif_notap", "gru", "lstm",
+                 "mlp")
+QUICK = {"total_steps": 400, "hidden": 16, "batch_size": 4, "seq_len": 8, "eval_every": 100,
+         "eval_episodes": 2, "random_episodes": 2, "checkpoint_every": 200}
+
+
+def spec_path(block: str) -> Path:
+    return ROOT / "scripts" / "sweeps" / f"tap_{block}.toml"
+
+
+def load_block(block: str, runs: Path, quick: bool) -> sweep.Sweep:
+    spec = sweep.load_spec(spec_path(block), out=runs / block,
+                           overrides=QUICK if quick else None)
+    if quick:  # one seed, three encoders
+        keep = [r for r in spec.runs if r.config["seed"] == 0
+                and r.config["encoder"] in ("grsn", "gru", "mlp")]
+        spec.runs = keep
+    return spec
+
+
+def read_evals(path: Path) -> list[tuple[int, float]]:
+    with open(path) as fh:
+        return [(int(r["step"]), float(r["mean_greedy_return"])) for r in csv.DictReader(fh)]
+
+
+def random_return(env_id: str, episodes: int = 10, seed: int = 10_000) -> float:
+    """Mean return of uniformly random actions over ``episodes`` episodes."""
+    from neurorl.rl.envs import make_env
+
+    env = make_env(env_id)
+    env.action_space.seed(seed)
+    total = 0.0
+    for k in range(episodes):
+        env.reset(seed=seed + k)
+        done = False
+        while not done:
+            _, r, terminated, truncated, _ = env.step(env.action_space.sample())
+            total += float(r)
+            done = terminated or truncated
+    env.close()
+    return total / episodes
+
+
+def collect(blocks: list[sweep.Sweep]) -> dict[tuple[str, str], list[dict]]:
+    """(task, encoder) → the finished runs: seed, summary, evaluations."""
+    cells: dict[tuple[str, str], list[dict]] = {}
+    for spec in blocks:
+        for row in sweep.aggregate(spec):
+            if row["status"] != "done":
+                continue
+            run = next(r for r in spec.runs if r.id == row["id"])
+            evals = read_evals(spec.run_dir(run) / "evals.csv")
+            cells.setdefault((run.config["env_id"], run.config["encoder"]), []).append(
+                {"seed": run.config["seed"], "summary": row, "evals": evals})
+    return cells
+
+
+def table(cells, random: dict[str, float], planned: dict[tuple[str, str], int]) -> list[dict]:
+    rows = []
+    for task in sorted({t for t, _ in planned}):
+        finals = {enc: np.mean([r["summary"]["final_return"] for r in runs])
+                  for (t, enc), runs in cells.items() if t == task}
+        best = max(finals.values(), default=float("nan"))
+        threshold = random[task] + 0.9 * (best - random[task])
+        for enc in [e for e in ENCODER_ORDER if (task, e) in planned]:
+            runs = cells.get((task, enc), [])
+            final = [r["summary"]["final_return"] for r in runs]
+            reach = [next((s for s, ret in r["evals"] if ret >= threshold), None) for r in runs]
+            reached = [s for s in reach if s is not None]
+            wall = [r["summary"]["wall_s"] for r in runs]
+            steps = [r["summary"]["steps"] for r in runs]
+            rows.append({
+                "task": task, "encoder": enc, "seeds": len(runs), "planned": planned[(task, enc)],
+                "final_return_mean": float(np.mean(final)) if final else float("nan"),
+                "final_return_std": float(np.std(final)) if final else float("nan"),
+                "threshold_90": threshold, "steps_to_90_mean":
+                    float(np.mean(reached)) if reached else float("nan"),
+                "seeds_reaching_90": len(reached),
+                "wall_s_mean": float(np.mean(wall)) if wall else float("nan"),
+                "env_steps_per_s": float(np.sum(steps) / np.sum(wall)) if wall else float("nan"),
+                "random_return": random[task], "best_encoder_return": best})
+    return rows
+
+
+def curves(cells) -> list[dict]:
+    rows = []
+    for (task, enc), runs in sorted(cells.items()):
+        steps = sorted({s for r in runs for s, _ in r["evals"]})
+        for s in steps:
+            values = [dict(r["evals"])[s] for r in runs if s in dict(r["evals"])]
+            rows.append({"task": task, "encoder": enc, "step": s, "seeds": len(values),
+                         "mean": float(np.mean(values)), "low": float(np.min(values)),
+                         "high": float(np.max(values))})
+    return rows
+
+
+def scores(rows: list[dict]) -> list[dict]:
+    out = []
+    for r in rows:
+        span = r["best_encoder_return"] - r["random_return"]
+        score = (r["final_return_mean"] - r["random_return"]) / span if span else float("nan")
+        out.append({"task": r["task"], "encoder": r["encoder"], "seeds": r["seeds"],
+                    "score": score})
+    return out
+
+
+def draw_curves(curve_rows: list[dict], path: Path) -> None:
+    plt = pyplot()
+    tasks = sorted({r["task"] for r in curve_rows})
+    cols = min(3, max(1, len(tasks)))
+    nrows = int(np.ceil(len(tasks) / cols)) or 1
+    fig, axes = plt.subplots(nrows, cols, figsize=(5.2 * cols, 3.6 * nrows), squeeze=False)
+    colors = dict(zip(ENCODER_ORDER, plt.get_cmap("tab10").colors, strict=False))
+    for ax, task in zip(axes.flat, tasks, strict=False):
+        for enc in ENCODER_ORDER:
+            pts = [r for r in curve_rows if r["task"] == task and r["encoder"] == enc]
+            if not pts:
+                continue
+            x = [p["step"] for p in pts]
+            seeds = max(p["seeds"] for p in pts)
+            ax.plot(x, [p["mean"] for p in pts], color=colors[enc], label=f"{enc} ({seeds})",
+                    lw=1.6, ls="--" if enc in ("mlp", "grsn_notap", "lif_notap") else "-")
+            ax.fill_between(x, [p["low"] for p in pts], [p["high"] for p in pts],
+                            color=colors[enc], alpha=0.12, lw=0)
+        ax.set_title(task)
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("greedy return")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, title="encoder (seeds)", title_fontsize=7)
+    for ax in list(axes.flat)[len(tasks):]:
+        ax.axis("off")
+    fig.suptitle("TAP study: mean over seeds, band = lowest to highest seed")
+    fig.tight_layout()
+    save(fig, path)
+
+
+def draw_scores(score_rows: list[dict], path: Path) -> None:
+    plt = pyplot()
+    tasks = sorted({r["task"] for r in score_rows})
+    encs = [e for e in ENCODER_ORDER if any(r["encoder"] == e for r in score_rows)]
+    fig, ax = plt.subplots(figsize=(max(7.0, 1.0 + 1.1 * len(encs)), 3.8))
+    width = 0.8 / max(1, len(tasks) + 1)
+    for k, task in enumerate(tasks + ["mean"]):
+        vals = []
+        for enc in encs:
+            pick = [r["score"] for r in score_rows if r["encoder"] == enc
+                    and (r["task"] == task or task == "mean") and r["seeds"]]
+            vals.append(float(np.mean(pick)) if pick else np.nan)
+        ax.bar(np.arange(len(encs)) + (k - len(tasks) / 2) * width, vals, width,
+               label=task, color="k" if task == "mean" else None)
+    ax.set_xticks(np.arange(len(encs)), encs, rotation=20, fontsize=8)
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.set_ylabel("(R − R_random) / (R_best − R_random)")
+    ax.set_title("final greedy return, normalised per task (1: best encoder, 0: random)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    save(fig, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--blocks", nargs="+", choices=BLOCKS, default=None,
+                   help=f"default: {' '.join(DEFAULT_BLOCKS)} (lunarlander only when named)")
+    p.add_argument("--run", action="store_true", help="run or resume the blocks' sweeps first")
+    p.add_argument("--workers", type=int, default=None, help="Dask workers (default: cores)")
+    p.add_argument("--serial", action="store_true", help="no Dask")
+    p.add_argument("--runs", default=None, help="sweep folders (default runs/tap_table)")
+    p.add_argument("--out", default=None, help="figures folder (default figures)")
+    p.add_argument("--quick", action="store_true", help="tiny budget, 1 seed, grsn/gru/mlp")
+    args = p.parse_args(argv)
+    out = Path(args.out or ("runs/fig_tap_quick" if args.quick else ROOT / "figures"))
+    runs = Path(args.runs or (out / "runs" if args.quick else ROOT / "runs" / "tap_table"))
+    names = args.blocks or (["cartpole"] if args.quick else list(DEFAULT_BLOCKS))
+    blocks = [load_block(b, runs, args.quick) for b in names]
+    if args.run or args.quick:
+        for spec in blocks:
+            res = sweep.run_sweep(spec, workers=args.workers, serial=args.serial)
+            print(f"{spec.name}: {len(res.finished)} finished now, {len(res.skipped)} before, "
+                  f"{len(res.failed)} failed ({res.where}, {res.wall_s:.0f} s)")
+            for run_id, reason in res.failed.items():
+                print(f"  failed: {run_id}: {reason}")
+    planned: dict[tuple[str, str], int] = {}
+    for spec in blocks:
+        for run in spec.runs:
+            key = (run.config["env_id"], run.config["encoder"])
+            planned[key] = planned.get(key, 0) + 1
+    cells = collect(blocks)
+    random = {task: random_return(task) for task in sorted({t for t, _ in planned})}
+    write_csv(out / "tap_random.csv", [{"task": t, "random_return": r} for t, r in random.items()])
+    rows = table(cells, random, planned)
+    write_csv(out / "tap_table.csv", rows)
+    curve_rows = curves(cells)
+    write_csv(out / "tap_curves.csv", curve_rows)
+    score_rows = scores(rows)
+    write_csv(out / "tap_scores.csv", score_rows)
+    if curve_rows:
+        draw_curves(curve_rows, out / "tap_curves.png")
+        draw_scores(score_rows, out / "tap_scores.png")
+    done = sum(r["seeds"] for r in rows)
+    print(f"{done} of {sum(planned.values())} runs finished; wrote {out / 'tap_table.csv'}")
+    for r in rows:
+        print(f"  {r['task']:<32} {r['encoder']:<17} seeds {r['seeds']}/{r['planned']}  "
+              f"final {r['final_return_mean']:8.1f} ± {r['final_return_std']:6.1f}  "
+              f"90% at {r['steps_to_90_mean']:8.0f} ({r['seeds_reaching_90']})  "
+              f"{r['wall_s_mean']:7.0f} s")
+    missing = [s.name for s in blocks if any(not (s.run_dir(r) / sweep.SUMMARY_FILE).exists()
+                                             for r in s.runs)]
+    if missing:
+        print("unfinished blocks: " + ", ".join(missing) + "; finish them with: python "
+              "scripts/fig_tap.py --run --blocks " + " ".join(n.split("-")[-1] for n in missing))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
