@@ -408,7 +408,7 @@ def _run_energy(args: argparse.Namespace) -> int:
 
     meta = checkpoint.read_header(args.checkpoint)["meta"]
     overrides = {key: float(value) for key, value in parse_sets(args.set).items()}
-    if meta.get("kind") == "neurorl.sacd.actor":
+    if meta.get("kind") in ("neurorl.sacd.actor", "neurorl.td3.actor", "neurorl.sac.actor"):
         return _energy_of_tap_actor(args, overrides)
     dnn_profiles = args.dnn_profile or ["cpu_45nm", "gpu_a100"]
     teacher_path = args.teacher or meta.get("teacher")
@@ -468,31 +468,31 @@ def _write_energy_json(args: argparse.Namespace, out: dict) -> None:
 
 
 def _energy_of_tap_actor(args: argparse.Namespace, overrides: dict[str, float]) -> int:
-    """``neurorl energy`` of a TAP actor: its Brian2 network on the steps of greedy episodes,
-    one simulation step per decision."""
-    from neurorl.algos.sacd import load_actor
-    from neurorl.rl.envs import make_env
-    from neurorl.rl.recurrent_ac import network_inputs, to_network
+    """``neurorl energy`` of a recurrent actor (SAC-discrete, TD3, SAC; any encoder): the
+    45 nm operation count per decision on the steps of greedy episodes, and for a TAP actor
+    its Brian2 network on the chip profiles, one simulation step per decision."""
+    from neurorl.algos.checkpoints import load_policy
+    from neurorl.hardware.recurrent_ops import decision_ops, visited_inputs
+    from neurorl.rl.recurrent_ac import to_network
 
-    policy, meta = load_actor(args.checkpoint)
-    env_id = args.env or meta.get("env")
-    env = make_env(env_id)
-    steps, (obs, _) = [], env.reset(seed=args.seed)
-    policy.reset(np.ones(1, bool))
-    while len(steps) < args.samples:
-        steps.append(network_inputs(policy.state["prev_action"], policy.state["prev_reward"],
-                                    np.asarray(obs)[None])[0])
-        action = int(policy.act(np.asarray(obs)[None])[0])
-        obs, reward, terminated, truncated, _ = env.step(action)
-        policy.observe(np.array([action]), np.array([reward]))
-        if terminated or truncated:
-            obs, _ = env.reset(seed=args.seed + len(steps))
-            policy.reset(np.ones(1, bool))
-    env.close()
-    net, inputs = to_network(policy.actor), np.stack(steps)[:, None]
-    label = f"{Path(args.checkpoint).name} on {env_id} ({len(steps)} greedy steps)"
-    chips = _chip_reports(args, net, inputs, label, overrides, steps_per_decision=1)
-    _write_energy_json(args, {"checkpoint": str(args.checkpoint), "dnn": [], "chips": chips})
+    loaded = load_policy(args.checkpoint)
+    env_id = args.env or loaded.env_id
+    episodes = visited_inputs(loaded.policy, env_id, args.samples, args.seed)
+    actor = loaded.policy.actor
+    ops = decision_ops(actor, episodes)
+    print(ops.table())
+    print()
+    out = {"checkpoint": str(args.checkpoint), "dnn": [], "decision_ops": ops.to_dict(),
+           "chips": []}
+    encoder = actor.arch.encoder
+    if hasattr(actor.encoder, "net") and actor.encoder.carry:
+        net, inputs = to_network(actor), np.concatenate(episodes)[:, None]
+        label = f"{Path(args.checkpoint).name} on {env_id} ({len(inputs)} greedy steps)"
+        out["chips"] = _chip_reports(args, net, inputs, label, overrides, steps_per_decision=1)
+    else:
+        print(f"encoder {encoder!r} is not a TAP spiking encoder: no chip report (the count "
+              "above is its energy)")
+    _write_energy_json(args, out)
     return 0
 
 

@@ -73,6 +73,7 @@ __all__ = ["Run", "Sweep", "SweepError", "SweepResult", "aggregate", "load_spec"
 CONFIG_FILE, SUMMARY_FILE, ATTEMPTS_FILE, ERROR_FILE = (
     "config.json", "summary.json", "attempts.jsonl", "error.txt")
 RESULTS_FILE, CELLS_FILE = "results.csv", "cells.csv"
+COST_DECISIONS = 500  # greedy steps on which a trained actor's spikes and energy are counted
 FINAL_EVALS = 5  # the final return is the mean of the last 5 greedy evaluations (authors' train.py)
 
 
@@ -139,7 +140,7 @@ def _train_tap(config: dict[str, Any], run_dir: Path, progress: bool) -> dict[st
               [{"step": s, "return": r, "length": n} for s, r, n in res.episodes],
               float_format=None)
     returns = [r for _, r in res.evals]
-    return {
+    summary = {
         "final_return": float(np.mean(returns[-FINAL_EVALS:])) if returns else float("nan"),
         "best_return": max(returns, default=float("nan")),
         "evaluations": len(returns),
@@ -148,6 +149,22 @@ def _train_tap(config: dict[str, Any], run_dir: Path, progress: bool) -> dict[st
         "episodes": len(res.episodes),
         "wall_s": res.wall_s,
     }
+    return {**summary, **_decision_cost(run_dir / module.ACTOR_FILE, cfg.env_id, cfg.eval_seed)}
+
+
+def _decision_cost(actor_path: Path, env_id: str, seed: int) -> dict[str, float]:
+    """Spikes and the 45 nm operation count per decision of the trained actor, on
+    :data:`COST_DECISIONS` steps of its greedy episodes (:mod:`neurorl.hardware.recurrent_ops`)."""
+    from neurorl.algos.checkpoints import load_policy
+    from neurorl.hardware.recurrent_ops import decision_ops, visited_inputs
+
+    policy = load_policy(actor_path).policy
+    ops = decision_ops(policy.actor, visited_inputs(policy, env_id, COST_DECISIONS, seed))
+    energy = ops.energy_pj()
+    return {"spikes_per_step": ops.spikes, "macs_per_decision": ops.macs,
+            "sops_per_decision": ops.sops, "energy_45nm_nj": energy["total"] / 1e3,
+            **{f"energy_45nm_{part}_nj": energy[part] / 1e3 for part in ("embed", "encoder",
+                                                                          "head")}}
 
 
 Trainer = tuple[Callable[[dict[str, Any]], None], Callable[[dict[str, Any], Path, bool], dict]]

@@ -17,18 +17,27 @@ Writes, into OUT (default figures):
   last 5 evaluations of 10 episodes, as the authors' ``train.py``; mean and standard deviation
   over seeds), the environment steps to 90 % of the best encoder's final return (measured from
   the random policy's return: R_rand + 0.9 (R_best − R_rand); mean over the seeds that reach it,
-  and how many do), the training wall time (s) and env steps/s;
+  and how many do), the training wall time (s) and env steps/s, the encoder's spikes per step
+  and the 45 nm energy per decision (nJ) of the trained actor on 500 greedy steps
+  (:mod:`neurorl.hardware.recurrent_ops`);
 * ``tap_curves.csv`` / ``tap_curves.png``: greedy return against environment steps per task,
   the mean over seeds and a band from the lowest to the highest seed;
 * ``tap_scores.csv`` / ``tap_scores.png``: the normalised score (R − R_rand) / (R_best − R_rand)
   per encoder, per task and its mean over tasks;
-* ``tap_random.csv``: the uniformly random policy's return per task (10 episodes).
+* ``tap_random.csv``: the uniformly random policy's return per task (10 episodes);
+* ``tap_energy.csv`` / ``tap_energy.png``: energy per decision of every encoder's trained actor
+  (mean over seeds): the 45 nm count (4.6 pJ per MAC, 0.9 pJ per synaptic operation; embedders,
+  encoder with its gates and recurrent products, head; :mod:`neurorl.hardware.recurrent_ops`)
+  split by part, with each TAP spiking encoder's deployed Brian2 network on the nc64c and Loihi
+  chip models (``--chips``: ``neurorl energy`` on the first finished seed's actor) and the
+  GRSN / GRU ratio the paper puts at about 50 %.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 from pathlib import Path
 
@@ -95,8 +104,14 @@ def collect(blocks: list[sweep.Sweep]) -> dict[tuple[str, str], list[dict]]:
             run = next(r for r in spec.runs if r.id == row["id"])
             evals = read_evals(spec.run_dir(run) / "evals.csv")
             cells.setdefault((run.config["env_id"], run.config["encoder"]), []).append(
-                {"seed": run.config["seed"], "summary": row, "evals": evals})
+                {"seed": run.config["seed"], "summary": {**row, "run_dir": str(spec.run_dir(run))},
+                 "evals": evals})
     return cells
+
+
+def mean_of(runs: list[dict], key: str) -> float:
+    values = [float(r["summary"][key]) for r in runs if key in r["summary"]]
+    return float(np.mean(values)) if values else float("nan")
 
 
 def table(cells, random: dict[str, float], planned: dict[tuple[str, str], int]) -> list[dict]:
@@ -121,6 +136,8 @@ def table(cells, random: dict[str, float], planned: dict[tuple[str, str], int]) 
                     float(np.mean(reached)) if reached else float("nan"),
                 "seeds_reaching_90": len(reached),
                 "wall_s_mean": float(np.mean(wall)) if wall else float("nan"),
+                "spikes_per_step_mean": mean_of(runs, "spikes_per_step"),
+                "energy_45nm_nj_mean": mean_of(runs, "energy_45nm_nj"),
                 "env_steps_per_s": float(np.sum(steps) / np.sum(wall)) if wall else float("nan"),
                 "random_return": random[task], "best_encoder_return": best})
     return rows
@@ -201,6 +218,112 @@ def draw_scores(score_rows: list[dict], path: Path) -> None:
     save(fig, path)
 
 
+ENERGY_PARTS = ("embed", "encoder", "head")
+CHIP_ENCODERS = ("grsn", "grsn_input_gated", "lif")  # TAP spiking: a Brian2 network to price
+CHIPS = ("nc64c", "loihi")
+
+
+def chip_energy(cells, out: Path, decisions: int = 500) -> list[dict]:
+    """``neurorl energy`` on the first finished seed of every TAP spiking encoder and task:
+    energy per decision (nJ) on each chip profile."""
+    from neurorl import cli
+
+    rows = []
+    for (task, enc), runs in sorted(cells.items()):
+        if enc not in CHIP_ENCODERS or not runs:
+            continue
+        run = min(runs, key=lambda r: r["seed"])
+        actor = Path(run["summary"]["run_dir"]) / "actor.npz"
+        report = out / "runs" / "energy" / f"{task}_{enc}_s{run['seed']}.json"
+        args = ["energy", str(actor), "--samples", str(decisions), "--json", str(report)]
+        for chip in CHIPS:
+            args += ["--profile", chip]
+        if cli.main(args) != 0:
+            raise SystemExit(f"neurorl energy failed on {actor}")
+        for chip in json.loads(report.read_text())["chips"]:
+            rows.append({"task": task, "encoder": enc, "seed": run["seed"],
+                         "profile": chip["profile"]["name"] if isinstance(chip["profile"], dict)
+                         else chip["profile"],
+                         "energy_nj": chip["energy_per_decision_pj"]["total"] / 1e3,
+                         "dynamic_nj": (chip["energy_per_decision_pj"]["total"]
+                                        - chip["energy_per_decision_pj"].get("static", 0.0))
+                         / 1e3})
+    return rows
+
+
+def energy_rows(cells) -> list[dict]:
+    rows = []
+    for (task, enc), runs in sorted(cells.items()):
+        row = {"task": task, "encoder": enc, "seeds": len(runs),
+               "spikes_per_step": mean_of(runs, "spikes_per_step"),
+               "macs_per_decision": mean_of(runs, "macs_per_decision"),
+               "sops_per_decision": mean_of(runs, "sops_per_decision"),
+               "energy_45nm_nj": mean_of(runs, "energy_45nm_nj")}
+        row.update({f"energy_45nm_{p}_nj": mean_of(runs, f"energy_45nm_{p}_nj")
+                    for p in ENERGY_PARTS})
+        rows.append(row)
+    return rows
+
+
+def draw_energy(rows: list[dict], chips: list[dict], path: Path) -> None:
+    plt = pyplot()
+    tasks = sorted({r["task"] for r in rows})
+    n_rows = 2 if chips else 1
+    fig, axes = plt.subplots(n_rows, len(tasks), figsize=(5.6 * len(tasks), 3.6 * n_rows + 0.6),
+                             squeeze=False)
+    shades = {"embed": "#bbbbbb", "encoder": "#1f77b4", "head": "#ff7f0e"}
+    markers = {"nc64c": "D", "loihi": "^"}
+    for col, task in enumerate(tasks):
+        ax = axes[0, col]
+        encs = [e for e in ENCODER_ORDER if any(r["task"] == task and r["encoder"] == e
+                                                 for r in rows)]
+        by_enc = {r["encoder"]: r for r in rows if r["task"] == task}
+        bottom = np.zeros(len(encs))
+        for part in ENERGY_PARTS:
+            vals = np.array([by_enc[e][f"energy_45nm_{part}_nj"] for e in encs])
+            ax.bar(range(len(encs)), vals, bottom=bottom, color=shades[part], label=part)
+            bottom += np.nan_to_num(vals)
+        for k, e in enumerate(encs):
+            spikes = by_enc[e]["spikes_per_step"]
+            if spikes > 0:
+                ax.annotate(f"{spikes:.1f} sp", (k, bottom[k]), ha="center", va="bottom",
+                            fontsize=7)
+        title = f"{task}, 45 nm count"
+        if "grsn" in by_enc and "gru" in by_enc:
+            ratio = by_enc["grsn"]["energy_45nm_nj"] / by_enc["gru"]["energy_45nm_nj"]
+            title += f": GRSN / GRU = {ratio:.2f}"
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks(range(len(encs)), encs, rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel("energy per decision (nJ)")
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=7, title="part", title_fontsize=7)
+        if not chips:
+            continue
+        ax = axes[1, col]
+        chip_encs = [e for e in encs if e in CHIP_ENCODERS]
+        for j, chip in enumerate(CHIPS):
+            for key, fill in (("energy_nj", "k"), ("dynamic_nj", "none")):
+                pts = [(chip_encs.index(c["encoder"]) + 0.15 * (j - 0.5), c[key]) for c in chips
+                       if c["task"] == task and c["profile"] == chip and c["encoder"] in chip_encs]
+                if pts:
+                    ax.scatter(*zip(*pts, strict=True), marker=markers[chip], zorder=3,
+                               facecolors=fill, edgecolors="k",
+                               label=f"{chip}, {'total' if fill == 'k' else 'dynamic'}")
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(chip_encs)), chip_encs, fontsize=8)
+        ax.set_xlim(-0.6, len(chip_encs) - 0.4)
+        ax.set_title(f"{task}, chip models (deployed Brian2 network, first seed)", fontsize=10)
+        ax.set_ylabel("energy per decision (nJ, log)")
+        ax.grid(axis="y", alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    fig.suptitle("45 nm count: 4.6 pJ/MAC + 0.9 pJ/SOP (Horowitz 2014) over embedders, encoder "
+                 "(gates, recurrent products), head; spikes (sp: encoder spikes per step) on 500 "
+                 "greedy steps\nof the trained actor, mean over seeds; biases, nonlinearities, "
+                 "element-wise gate arithmetic and memory not counted", fontsize=8)
+    fig.tight_layout()
+    save(fig, path)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--blocks", nargs="+", choices=BLOCKS, default=None,
@@ -211,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", default=None, help="sweep folders (default runs/tap_table)")
     p.add_argument("--out", default=None, help="figures folder (default figures)")
     p.add_argument("--quick", action="store_true", help="tiny budget, 1 seed, grsn/gru/mlp")
+    p.add_argument("--chips", action="store_true",
+                   help="also price the TAP spiking actors on the nc64c and Loihi models")
     args = p.parse_args(argv)
     out = Path(args.out or ("runs/fig_tap_quick" if args.quick else ROOT / "figures"))
     runs = Path(args.runs or (out / "runs" if args.quick else ROOT / "runs" / "tap_table"))
@@ -237,16 +362,23 @@ def main(argv: list[str] | None = None) -> int:
     write_csv(out / "tap_curves.csv", curve_rows)
     score_rows = scores(rows)
     write_csv(out / "tap_scores.csv", score_rows)
+    energy = energy_rows(cells)
+    write_csv(out / "tap_energy.csv", energy)
+    chips = chip_energy(cells, out) if args.chips else []
+    if chips:
+        write_csv(out / "tap_energy_chips.csv", chips)
     if curve_rows:
         draw_curves(curve_rows, out / "tap_curves.png")
         draw_scores(score_rows, out / "tap_scores.png")
+        draw_energy(energy, chips, out / "tap_energy.png")
     done = sum(r["seeds"] for r in rows)
     print(f"{done} of {sum(planned.values())} runs finished; wrote {out / 'tap_table.csv'}")
     for r in rows:
         print(f"  {r['task']:<32} {r['encoder']:<17} seeds {r['seeds']}/{r['planned']}  "
               f"final {r['final_return_mean']:8.1f} ± {r['final_return_std']:6.1f}  "
               f"90% at {r['steps_to_90_mean']:8.0f} ({r['seeds_reaching_90']})  "
-              f"{r['wall_s_mean']:7.0f} s")
+              f"{r['wall_s_mean']:7.0f} s  {r['spikes_per_step_mean']:6.1f} spikes/step  "
+              f"{r['energy_45nm_nj_mean']:6.1f} nJ")
     missing = [s.name for s in blocks if any(not (s.run_dir(r) / sweep.SUMMARY_FILE).exists()
                                              for r in s.runs)]
     if missing:

@@ -30,7 +30,7 @@ OUT = figures and RUNS = runs:
     python scripts/fig_energy.py --out OUT --teacher RUNS/teacher/teacher.npz \\
         --student RUNS/sdn/student.npz
     python scripts/tap_goal.py --out OUT --runs RUNS
-    python scripts/fig_tap.py --run --out OUT --runs RUNS/tap_table
+    python scripts/fig_tap.py --run --chips --out OUT --runs RUNS/tap_table
 
 The first four steps train the inputs of the figures (teachers, the SDN student), not figures:
 in the full run they are skipped when their checkpoint exists (``--retrain`` trains them again).
@@ -151,10 +151,13 @@ STEPS = [
          ["scripts/tap_goal.py", "--quick", "--out", "{out}", "--runs", "{runs}"],
          ("{out}/tap_goal.csv", "{out}/tap_goal.png")),
     Step("TAP study table: every encoder on the POMDP blocks, through neurorl sweep",
-         ["scripts/fig_tap.py", "--run", "--out", "{out}", "--runs", "{runs}/tap_table"],
-         ["scripts/fig_tap.py", "--quick", "--out", "{out}", "--runs", "{runs}/tap_table"],
+         ["scripts/fig_tap.py", "--run", "--chips", "--out", "{out}", "--runs",
+          "{runs}/tap_table"],
+         ["scripts/fig_tap.py", "--quick", "--chips", "--out", "{out}", "--runs",
+          "{runs}/tap_table"],
          tuple(f"{{out}}/tap_{f}" for f in ("table.csv", "curves.csv", "curves.png",
-                                            "scores.csv", "scores.png", "random.csv"))),
+                                            "scores.csv", "scores.png", "random.csv",
+                                            "energy.csv", "energy.png", "energy_chips.csv"))),
 ]
 # the figure files every quick run writes into OUT (tests/test_figures.py checks them too)
 QUICK_OUTPUTS = sorted({f.removeprefix("{out}/") for s in STEPS if s.quick for f in s.outputs

@@ -16,6 +16,7 @@ QUICK_FILES = [
     "sdn_sweeps.csv", "sdn_brian2.json",
     "energy.png", "energy.csv", "energy.json",
     "tap_table.csv", "tap_curves.csv", "tap_curves.png", "tap_scores.csv", "tap_scores.png",
+    "tap_energy.csv", "tap_energy.png", "tap_energy_chips.csv",
 ]
 
 

@@ -92,6 +92,17 @@ class SpikingEncoder:
         spikes, cache = self.kernel.forward(steps, for_backward=keep_cache)
         return spikes[-1].reshape(T, B, self.hidden), cache
 
+    def simulation_spikes(self, x: np.ndarray) -> np.ndarray:
+        """Spikes (T, B, substeps, hidden) of every simulation step for inputs (T, B, n_in) from
+        the initial state (what an energy count reads; ``forward`` gives the last sub-step)."""
+        x = np.asarray(x, DTYPE)
+        T, B = x.shape[:2]
+        if self.carry:
+            return self.kernel.forward(x, for_backward=False)[0][:, :, None]
+        steps = np.broadcast_to(x.reshape(1, T * B, -1), (self.substeps, T * B, self.n_in))
+        spikes = self.kernel.forward(steps, for_backward=False)[0]
+        return spikes.reshape(self.substeps, T, B, self.hidden).transpose(1, 2, 0, 3)
+
     def backward(self, cache: Any, d_features: np.ndarray) -> tuple[dict, np.ndarray]:
         """Gradients of the parameters and of the inputs (T, B, n_in)."""
         d_inputs: dict = {}

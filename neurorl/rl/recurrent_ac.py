@@ -100,13 +100,24 @@ class RecurrentNet:
     def _embed(self, key: str, x: np.ndarray) -> np.ndarray:
         return np.maximum(x @ self.params[f"embed.{key}.W"] + self.params[f"embed.{key}.b"], 0)
 
-    def _head_params(self, k: int) -> dict[str, np.ndarray]:
+    def head_params(self, k: int) -> dict[str, np.ndarray]:
+        """The parameters of head ``k`` (keys ``l0.W``, ``l0.b``, ...; live arrays)."""
         prefix = f"head{k}."
         return {name[len(prefix):]: v for name, v in self.params.items() if name.startswith(prefix)}
 
     def initial_state(self, batch: int) -> dict[str, np.ndarray]:
         """The encoder's state at the start of an episode, for ``batch`` environments."""
         return self.encoder.initial_state(batch)
+
+    def encoder_inputs(self, prev_action: np.ndarray, prev_reward: np.ndarray,
+                       obs: np.ndarray) -> np.ndarray:
+        """The encoder's input (T, B, 8 + 8 + 32): the embedded previous action (T, B, act_dim),
+        previous reward (T, B) and observation (T, B, obs_dim), side by side."""
+        T, B = np.shape(obs)[:2]
+        parts = [self._embed("a", np.asarray(prev_action, DTYPE).reshape(T, B, self.act_dim)),
+                 self._embed("r", np.asarray(prev_reward, DTYPE).reshape(T, B, 1)),
+                 self._embed("o", np.asarray(obs, DTYPE).reshape(T, B, self.obs_dim))]
+        return np.concatenate(parts, axis=-1)
 
     # -- a sequence ---------------------------------------------------------------------------
     def forward(self, prev_action: np.ndarray, prev_reward: np.ndarray, obs: np.ndarray,
@@ -135,7 +146,7 @@ class RecurrentNet:
         joint = np.concatenate([h, shortcut], axis=-1).reshape(T * B, -1)
         outs, head_caches = [], []
         for k in range(self.heads):
-            y, cache = self.head.forward(self._head_params(k), joint, keep_cache=keep_cache)
+            y, cache = self.head.forward(self.head_params(k), joint, keep_cache=keep_cache)
             outs.append(y.reshape(T, B, self.head_out))
             head_caches.append(cache)
         out = np.stack(outs, axis=2)
@@ -156,7 +167,7 @@ class RecurrentNet:
         d_joint = np.zeros((T * B, self.arch.hidden + self.arch.shortcut_embedding), DTYPE)
         for k in range(self.heads):
             d_y = np.ascontiguousarray(d_out[:, :, k].reshape(T * B, self.head_out), DTYPE)
-            dx, g = self.head.backward(self._head_params(k), head_caches[k], d_y, need_dx=True)
+            dx, g = self.head.backward(self.head_params(k), head_caches[k], d_y, need_dx=True)
             d_joint += dx
             grads.update({f"head{k}.{name}": v for name, v in g.items()})
         d_joint = d_joint.reshape(T, B, -1)
@@ -268,7 +279,7 @@ def to_network(net: RecurrentNet) -> Network:
     else:
         raise ValueError(f"encoder {kind!r} has no Brian2 neuron model in neurorl; to_network "
                          "builds spiking and mlp encoders")
-    head = net._head_params(0)
+    head = net.head_params(0)
     n_layers = len(net.arch.head_hidden) + 1
     H = net.arch.hidden
     previous = [(enc, slice(0, H), "I_in"), (shortcut, slice(H, None), "I_side")]
