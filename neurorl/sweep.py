@@ -67,8 +67,8 @@ from neurorl import NeurorlError
 from neurorl.optional import require, tomllib
 from neurorl.plots import write_csv
 
-__all__ = ["Run", "Sweep", "SweepError", "SweepResult", "aggregate", "load_spec", "run_one",
-           "run_sweep"]
+__all__ = ["Run", "Sweep", "SweepError", "SweepResult", "aggregate", "build", "load_spec",
+           "run_one", "run_sweep"]
 
 CONFIG_FILE, SUMMARY_FILE, ATTEMPTS_FILE, ERROR_FILE = (
     "config.json", "summary.json", "attempts.jsonl", "error.txt")
@@ -221,32 +221,44 @@ def load_spec(path: str | Path, out: str | Path | None = None,
         raise SweepError(f"{path}: unknown [sweep] key(s) {', '.join(bad)}")
     name = str(head.get("name", path.stem))
     trainer = str(head.get("trainer", "train-tap"))
+    out_dir = out if out is not None else head.get("out")
+    sweep = build(name, spec.get("grid", {}), base=spec.get("base", {}), out=out_dir,
+                  trainer=trainer, overrides=overrides, source=str(path))
+    sweep.spec_path = path
+    return sweep
+
+
+def build(name: str, grid: dict[str, Any] | list[dict[str, Any]],
+          base: dict[str, Any] | None = None, out: str | Path | None = None,
+          trainer: str = "train-tap", overrides: dict[str, Any] | None = None,
+          source: str = "<grid>") -> Sweep:
+    """A sweep from a grid given in code: ``grid`` a table (one product) or a list of tables (a
+    union), ``base`` the keys every run shares, ``out`` the output folder (default
+    runs/sweeps/NAME); the same checks as :func:`load_spec`, errors naming ``source``."""
     if trainer not in TRAINERS:
-        raise SweepError(f"{path}: unknown trainer {trainer!r}; known: {', '.join(TRAINERS)}")
-    base = spec.get("base", {})
-    blocks = spec.get("grid", {})
-    blocks = [blocks] if isinstance(blocks, dict) else blocks
+        raise SweepError(f"{source}: unknown trainer {trainer!r}; known: {', '.join(TRAINERS)}")
+    blocks = [grid] if isinstance(grid, dict) else list(grid)
     grid_keys: list[str] = []
     runs: list[Run] = []
-    seen: dict[str, int] = {}
+    seen: set[str] = set()
     for b, block in enumerate(blocks):
-        where = f"{path} [grid]" if len(blocks) == 1 else f"{path} [[grid]] #{b + 1}"
+        where = f"{source} [grid]" if len(blocks) == 1 else f"{source} [[grid]] #{b + 1}"
         grid_keys += [k for k in block if k not in grid_keys]
         for point in _expand(block, where):
             run_id = "__".join(f"{k}={_id_part(v)}" for k, v in point.items()) or "run"
             if run_id in seen:
                 raise SweepError(f"{where}: run {run_id} appears twice in the grid")
-            config = {**base, **point, **(overrides or {})}
+            config = {**(base or {}), **point, **(overrides or {})}
             try:
                 TRAINERS[trainer][0](config)
             except (ValueError, TypeError) as err:
                 raise SweepError(f"{where}: run {run_id}: {err}") from None
-            seen[run_id] = len(runs)
+            seen.add(run_id)
             runs.append(Run(run_id, config))
     if not runs:
-        raise SweepError(f"{path}: the grid is empty")
-    out_dir = Path(out if out is not None else head.get("out", Path("runs") / "sweeps" / name))
-    return Sweep(name, trainer, out_dir.resolve(), runs, grid_keys, path)
+        raise SweepError(f"{source}: the grid is empty")
+    out_dir = Path(out if out is not None else Path("runs") / "sweeps" / name)
+    return Sweep(name, trainer, out_dir.resolve(), runs, grid_keys)
 
 
 # --------------------------------------------------------------------------------------------

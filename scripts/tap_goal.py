@@ -7,49 +7,62 @@ a = [pole angular velocity + 0.1 x cart velocity > 0] scores 200 on 20 of 20 epi
                                                                # {grsn, gru, mlp} (~1 h, 2 cores)
     .venv/bin/python scripts/tap_goal.py --quick --out DIR     # 3 tiny runs of 300 steps
 
-Each run is ``neurorl train-tap`` (recurrent SAC-discrete, the authors' CartPole settings, a
+Each run is a ``neurorl train-tap`` run (recurrent SAC-discrete, the authors' CartPole settings, a
 greedy evaluation of 10 episodes every 250 steps; GRSN and GRU runs stop at their first
-evaluation >= 195, the MLP runs the whole budget) in a subprocess, ``--jobs`` at a time, into
-``RUNS/tap_goal/<env>_<encoder>_s<seed>``; a run that finished before is read back, not
-repeated. Writes ``OUT/tap_goal.csv`` (every greedy evaluation:
-env, encoder, seed, step, return) and ``OUT/tap_goal.png`` (return against steps, one line per
-seed), and prints per env and encoder the steps to the first evaluation >= 195 per seed.
+evaluation >= 195, the MLP runs the whole budget), all of them one ``neurorl sweep``
+(:func:`neurorl.sweep.build`; Dask workers, ``--workers``) into ``RUNS/tap_goal/runs/<id>``; a
+run that finished before is read back, not repeated, and an interrupted one resumes. Writes
+``OUT/tap_goal.csv`` (every greedy evaluation: env, encoder, seed, step, return) and
+``OUT/tap_goal.png`` (return against steps, one line per seed), and prints per env and encoder
+the steps to the first evaluation >= 195 per seed.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from neurorl import sweep  # noqa: E402
 from neurorl.plots import pyplot, save, write_csv  # noqa: E402
 
 GOAL = 195.0
 
 
-QUICK = ["--set", "hidden=32", "--set", "batch_size=8", "--set", "seq_len=16"]
+QUICK = {"hidden": 32, "batch_size": 8, "seq_len": 16}
+ENVS = ["CartPole-V", "CartPole-P"]
 
 
-def runs(quick: bool) -> list[tuple[str, str, int]]:
+def goal_sweep(steps: int, eval_every: int, quick: bool, out: Path) -> sweep.Sweep:
+    """GRSN and GRU stop at the goal; the MLP runs the whole budget. Quick: 3 tiny runs."""
+    base = {"total_steps": steps, "eval_every": eval_every, "checkpoint_every": 1000,
+            **(QUICK if quick else {})}
+    seeds = [0] if quick else [0, 1, 2]
     if quick:
-        return [("CartPole-V", "grsn", 0), ("CartPole-P", "gru", 0), ("CartPole-V", "mlp", 0)]
-    seeds = [0, 1, 2]
-    grid = [(env, enc, s) for env in ("CartPole-V", "CartPole-P") for enc in ("grsn", "gru")
-            for s in seeds]
-    return grid + [(env, "mlp", s) for env in ("CartPole-V", "CartPole-P") for s in seeds]
+        grid = [{"env_id": "CartPole-V", "encoder": "grsn", "seed": 0, "stop_at_return": GOAL},
+                {"env_id": "CartPole-P", "encoder": "gru", "seed": 0, "stop_at_return": GOAL},
+                {"env_id": "CartPole-V", "encoder": "mlp", "seed": 0}]
+    else:
+        grid = [{"env_id": ENVS, "encoder": ["grsn", "gru"], "seed": seeds,
+                 "stop_at_return": GOAL},
+                {"env_id": ENVS, "encoder": "mlp", "seed": seeds}]
+    return sweep.build("tap_goal", grid, base=base, out=out, source="tap_goal.py")
+
+
+def runs(spec: sweep.Sweep) -> list[tuple[str, str, int, Path]]:
+    return [(r.config["env_id"], r.config["encoder"], r.config["seed"], spec.run_dir(r))
+            for r in spec.runs]
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=5_000)
     p.add_argument("--eval-every", type=int, default=250)
-    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--workers", type=int, default=2, help="Dask worker processes")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--out", default=str(ROOT / "figures"))
     p.add_argument("--runs", default=None, help="run folders (default: runs/, or OUT/runs)")
@@ -58,35 +71,15 @@ def main() -> None:
     eval_every = 150 if a.quick else a.eval_every
     out = Path(a.out)
     base = Path(a.runs) if a.runs else (out / "runs" if a.quick else ROOT / "runs")
-    todo, running = [], []
-    for env, enc, seed in runs(a.quick):
-        folder = base / "tap_goal" / f"{env}_{enc}_s{seed}"
-        if not (folder / "evals.csv").exists():
-            todo.append((folder, [sys.executable, "-m", "neurorl.cli", "train-tap", "--env", env,
-                                  "--encoder", enc, "--steps", str(steps), "--seed", str(seed),
-                                  "--out", str(folder), "--checkpoint-every", "1000",
-                                  "--resume", "--no-progress", "--set",
-                                  f"eval_every={eval_every}",
-                                  *([] if enc == "mlp" else ["--set", f"stop_at_return={GOAL}"]),
-                                  *(QUICK if a.quick else [])]))
-    started = time.perf_counter()
-    while todo or running:
-        while todo and len(running) < a.jobs:
-            folder, cmd = todo.pop(0)
-            folder.mkdir(parents=True, exist_ok=True)
-            print(f"start {folder.name}", flush=True)
-            log = open(folder / "log.txt", "w")
-            running.append((folder, subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=log)))
-        for folder, proc in list(running):
-            if proc.poll() is not None:
-                running.remove((folder, proc))
-                status = "done" if proc.returncode == 0 else f"FAILED ({proc.returncode})"
-                print(f"{status} {folder.name} at {time.perf_counter() - started:.0f} s",
-                      flush=True)
-        time.sleep(1)
+    spec = goal_sweep(steps, eval_every, a.quick, base / "tap_goal")
+    res = sweep.run_sweep(spec, workers=a.workers)
+    print(f"{len(res.finished)} runs finished now, {len(res.skipped)} before ({res.where})")
+    if res.failed:
+        raise SystemExit(f"failed runs: {res.failed}")
+    done = runs(spec)
     rows = []
-    for env, enc, seed in runs(a.quick):
-        with open(base / "tap_goal" / f"{env}_{enc}_s{seed}" / "evals.csv") as fh:
+    for env, enc, seed, folder in done:
+        with open(folder / "evals.csv") as fh:
             for r in csv.DictReader(fh):
                 rows.append({"env": env, "encoder": enc, "seed": seed, "step": int(r["step"]),
                              "greedy_return": float(r["mean_greedy_return"])})
@@ -95,7 +88,7 @@ def main() -> None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
     colours = {"grsn": "tab:red", "gru": "tab:blue", "mlp": "tab:gray"}
     for ax, env in zip(axes, ("CartPole-V", "CartPole-P"), strict=True):
-        for (e, enc, seed) in runs(a.quick):
+        for (e, enc, seed, _) in done:
             if e != env:
                 continue
             mine = [r for r in rows if (r["env"], r["encoder"], r["seed"]) == (env, enc, seed)]
@@ -106,9 +99,9 @@ def main() -> None:
         ax.legend(fontsize=8)
     fig.tight_layout()
     save(fig, out / "tap_goal.png")
-    for env, enc in sorted({(e, n) for e, n, _ in runs(a.quick)}):
+    for env, enc in sorted({(e, n) for e, n, _, _ in done}):
         first = []
-        for seed in sorted({s for e, n, s in runs(a.quick) if (e, n) == (env, enc)}):
+        for seed in sorted({s for e, n, s, _ in done if (e, n) == (env, enc)}):
             hit = [r["step"] for r in rows if (r["env"], r["encoder"], r["seed"]) ==
                    (env, enc, seed) and r["greedy_return"] >= GOAL]
             best = max(r["greedy_return"] for r in rows
