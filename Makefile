@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[dev,envs,sweep]"
+	$(PY) -m pip install -q -e ".[dev,envs,sweep,marl]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -25,9 +25,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from neurorl import NeurorlError
+from neurorl.cli_common import chip_reports, parse_sets, positive_int, write_energy_json
+from neurorl.cli_recurrent import COMMANDS as RECURRENT_COMMANDS
+from neurorl.cli_recurrent import energy_of_marl_agent, energy_of_tap_actor, evaluate_marl
 
 
 # --------------------------------------------------------------------------------------------
@@ -72,27 +73,6 @@ def _args_train_teacher(p: argparse.ArgumentParser) -> None:
         help="greedy evaluation episodes after training (0: skip)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1 (a count of samples or steps), else argparse's error."""
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return int(text)
-
-
-def parse_sets(items: Sequence[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` strings (VALUE in JSON, or a bare string) -> dict; used by every ``--set``."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set {item!r}: expected KEY=VALUE")
-        try:
-            out[key.replace("-", "_")] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.replace("-", "_")] = value  # a bare string
-    return out
 
 
 def _run_train_teacher(args: argparse.Namespace) -> int:
@@ -141,8 +121,11 @@ def _args_evaluate(p: argparse.ArgumentParser) -> None:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
+    from neurorl import checkpoint
     from neurorl.algos.checkpoints import load_policy
 
+    if checkpoint.read_header(args.checkpoint)["meta"].get("kind") == "neurorl.marl.agent":
+        return evaluate_marl(args)
     loaded = load_policy(args.checkpoint)
     env_id = args.env or loaded.env_id
     if not env_id:
@@ -409,7 +392,9 @@ def _run_energy(args: argparse.Namespace) -> int:
     meta = checkpoint.read_header(args.checkpoint)["meta"]
     overrides = {key: float(value) for key, value in parse_sets(args.set).items()}
     if meta.get("kind") in ("neurorl.sacd.actor", "neurorl.td3.actor", "neurorl.sac.actor"):
-        return _energy_of_tap_actor(args, overrides)
+        return energy_of_tap_actor(args, overrides)
+    if meta.get("kind") == "neurorl.marl.agent":
+        return energy_of_marl_agent(args)
     dnn_profiles = args.dnn_profile or ["cpu_45nm", "gpu_a100"]
     teacher_path = args.teacher or meta.get("teacher")
     teacher = None
@@ -438,136 +423,9 @@ def _run_energy(args: argparse.Namespace) -> int:
         obs, source = observations(env_id, args.samples, args.seed, teacher)
         inputs = coding.constant_current(obs, T, meta.get("obs_scale"))
         label = f"{Path(args.checkpoint).name} on {env_id} ({source} observations)"
-        out["chips"] = _chip_reports(args, net, inputs, label, overrides, dnn=dnn)
-    _write_energy_json(args, out)
+        out["chips"] = chip_reports(args, net, inputs, label, overrides, dnn=dnn)
+    write_energy_json(args, out)
     return 0
-
-
-def _chip_reports(args, net, inputs, label: str, overrides: dict, dnn=(), **options) -> list:
-    """Price ``net`` on ``inputs`` on every ``--profile``; print each table, return the dicts."""
-    from neurorl.hardware.estimate import estimate
-
-    reports = []
-    for name in args.profile or ["nc64c"]:
-        rep = estimate(net, inputs, name, quantize=not args.no_quantize, **options, **overrides)
-        rep.label = label
-        rep.add_dnn(list(dnn))
-        print(rep.table())
-        print()
-        reports.append(rep.to_dict())
-    return reports
-
-
-def _write_energy_json(args: argparse.Namespace, out: dict) -> None:
-    from neurorl import checkpoint
-
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(out, indent=1, default=checkpoint.json_default))
-        print(f"wrote {args.json}")
-
-
-def _energy_of_tap_actor(args: argparse.Namespace, overrides: dict[str, float]) -> int:
-    """``neurorl energy`` of a recurrent actor (SAC-discrete, TD3, SAC; any encoder): the
-    45 nm operation count per decision on the steps of greedy episodes, and for a TAP actor
-    its Brian2 network on the chip profiles, one simulation step per decision."""
-    from neurorl.algos.checkpoints import load_policy
-    from neurorl.hardware.recurrent_ops import decision_ops, visited_inputs
-    from neurorl.rl.recurrent_ac import to_network
-
-    loaded = load_policy(args.checkpoint)
-    env_id = args.env or loaded.env_id
-    episodes = visited_inputs(loaded.policy, env_id, args.samples, args.seed)
-    actor = loaded.policy.actor
-    ops = decision_ops(actor, episodes)
-    print(ops.table())
-    print()
-    out = {"checkpoint": str(args.checkpoint), "dnn": [], "decision_ops": ops.to_dict(),
-           "chips": []}
-    encoder = actor.arch.encoder
-    if hasattr(actor.encoder, "net") and actor.encoder.carry:
-        net, inputs = to_network(actor), np.concatenate(episodes)[:, None]
-        label = f"{Path(args.checkpoint).name} on {env_id} ({len(inputs)} greedy steps)"
-        out["chips"] = _chip_reports(args, net, inputs, label, overrides, steps_per_decision=1)
-    else:
-        print(f"encoder {encoder!r} is not a TAP spiking encoder: no chip report (the count "
-              "above is its energy)")
-    _write_energy_json(args, out)
-    return 0
-
-
-# --------------------------------------------------------------------------------------------
-# train-tap (recurrent SAC-discrete, TD3 or SAC; GRSN with the temporal alignment paradigm)
-# --------------------------------------------------------------------------------------------
-def _args_train_tap(p: argparse.ArgumentParser) -> None:
-    from neurorl.algos import RECURRENT_ALGOS
-    from neurorl.rl.encoders import ENCODERS
-
-    p.add_argument("--env", default="CartPole-V", help="CartPole-V, CartPole-P, popgym-..., ...")
-    p.add_argument("--encoder", default="grsn", choices=list(ENCODERS))
-    p.add_argument("--algo", default="sacd", choices=list(RECURRENT_ALGOS),
-                   help="sacd: SAC-discrete (discrete actions); td3, sac: continuous actions "
-                   "(e.g. --env Pendulum-V)")
-    p.add_argument("--steps", type=int, default=10_000, help="environment steps")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="runs/tap", help="output folder")
-    p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
-                   help="any other config field of the algorithm (SACDConfig, TD3Config, "
-                   "SACConfig), VALUE in JSON (e.g. --set gamma=0.99)")
-    p.add_argument("--checkpoint-every", type=int, default=1_000,
-                   help="steps between resume checkpoints (state.npz); 0: none")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/state.npz")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def _run_train_tap(args: argparse.Namespace) -> int:
-    from neurorl.algos import recurrent_algorithm
-
-    module, config = recurrent_algorithm(args.algo)
-    overrides = parse_sets(args.set)
-    overrides.update(env_id=args.env, encoder=args.encoder, total_steps=args.steps,
-                     seed=args.seed, checkpoint_every=args.checkpoint_every)
-    cfg = config.from_dict(overrides)
-    res = module.train(cfg, args.out, progress=not args.no_progress, resume=args.resume)
-    best = max((r for _, r in res.evals), default=float("nan"))
-    print(f"{cfg.encoder} on {cfg.env_id}: {res.steps} env steps, {res.updates} updates in "
-          f"{res.wall_s:.0f} s; greedy evaluations {[round(r, 1) for _, r in res.evals]} "
-          f"(best {best:.1f})")
-    print(f"wrote {Path(args.out) / module.ACTOR_FILE}, {Path(args.out) / module.EVALS_FILE}")
-    return 0
-
-
-# --------------------------------------------------------------------------------------------
-# sweep (a grid of runs on Dask)
-# --------------------------------------------------------------------------------------------
-def _args_sweep(p: argparse.ArgumentParser) -> None:
-    p.add_argument("spec", help="sweep spec (TOML: [sweep], [base], [grid]; see neurorl.sweep)")
-    p.add_argument("--out", help="output folder (default: the spec's, or runs/sweeps/NAME)")
-    p.add_argument("--workers", type=positive_int, help="LocalCluster worker processes "
-                   "(default: the number of cores)")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="an existing Dask cluster (tcp://HOST:8786) instead of a LocalCluster")
-    p.add_argument("--retries", type=int, default=3,
-                   help="how often a run whose worker process died is started again")
-    p.add_argument("--serial", action="store_true", help="no Dask: one run after another here")
-    p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
-                   help="a config key of every run, over the spec (VALUE in JSON)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def _run_sweep(args: argparse.Namespace) -> int:
-    from neurorl import sweep
-
-    spec = sweep.load_spec(args.spec, out=args.out, overrides=parse_sets(args.set))
-    res = sweep.run_sweep(spec, workers=args.workers, scheduler=args.scheduler,
-                          retries=args.retries, serial=args.serial, progress=not args.no_progress)
-    print(f"sweep {spec.name}: {len(spec.runs)} runs; {len(res.finished)} finished now, "
-          f"{len(res.skipped)} finished before, {len(res.failed)} failed; "
-          f"{res.wall_s:.0f} s on {res.where}")
-    for run_id, reason in res.failed.items():
-        print(f"  failed: {run_id}: {reason} (see {spec.out / 'runs' / run_id / sweep.ERROR_FILE})")
-    print(f"wrote {spec.out / sweep.RESULTS_FILE}, {spec.out / sweep.CELLS_FILE}")
-    return 1 if res.failed else 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -586,11 +444,8 @@ COMMANDS: dict[str, Command] = {
     "distill": ("distil a spiking student from a DQN teacher (SDN)", _args_distill,
                 _run_distill),
     "energy": ("chip latency and energy per decision, next to the DNN", _args_energy, _run_energy),
-    "train-tap": ("train a recurrent (GRSN, GRU, ...) SAC-discrete, TD3 or SAC agent on a POMDP",
-                  _args_train_tap, _run_train_tap),
-    "sweep": ("a grid of training runs (tasks x encoders x seeds ...) on Dask, resumable",
-              _args_sweep, _run_sweep),
     "demo": ("the whole pipeline on CartPole in a few minutes", _args_demo, _run_demo),
+    **RECURRENT_COMMANDS,
 }
 
 

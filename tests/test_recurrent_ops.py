@@ -91,7 +91,7 @@ def test_energy_reports_the_count_for_every_encoder(tmp_path, capsys):
         data = json.loads(report.read_text())
         assert data["decision_ops"]["encoder"] == encoder
         assert data["decision_ops"]["decisions"] == 30
-        assert f"{encoder} actor, 30 decisions" in printed
+        assert f"{encoder} encoder, 30 decisions" in printed
         if encoder == "gru":
             assert data["chips"] == [] and "no chip report" in printed
         else:

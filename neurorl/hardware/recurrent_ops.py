@@ -36,7 +36,7 @@ import numpy as np
 
 from neurorl.hardware.profiles import Profile, load_profile
 
-__all__ = ["DecisionOps", "decision_ops", "visited_inputs"]
+__all__ = ["DecisionOps", "decision_ops", "marl_decision_ops", "visited_inputs"]
 
 PARTS = ("embed", "encoder", "head")
 
@@ -82,7 +82,7 @@ class DecisionOps:
     def table(self, profile: Profile | str = "cpu_45nm") -> str:
         """A short text table of the count and its energy."""
         e = self.energy_pj(profile)
-        lines = [f"{self.encoder} actor, {self.decisions} decisions: {self.spikes:.1f} encoder "
+        lines = [f"{self.encoder} encoder, {self.decisions} decisions: {self.spikes:.1f} encoder "
                  f"spikes per decision ({self.spikes / max(self.hidden, 1):.3f} per neuron)",
                  f"  {'part':<8} {'MACs':>10} {'SOPs':>10} {'energy':>12}"]
         for k in PARTS:
@@ -181,3 +181,32 @@ def decision_ops(actor: Any, episodes: list[np.ndarray]) -> DecisionOps:
              "encoder": {"macs": enc_macs / T_total, "sops": enc_sops / T_total},
              "head": {"macs": float(head_macs), "sops": float(head_sops)}}
     return DecisionOps(kind, T_total, spikes / T_total, H, parts)
+
+
+def marl_decision_ops(agent: Any, episodes: list[np.ndarray]) -> DecisionOps:
+    """The same count per decision of one agent of a shared multi-agent network
+    (:class:`~neurorl.rl.marl_agent.AgentNet`: embedding → encoder → Q head) over
+    ``episodes``, each (T, N, in_dim) of the inputs its agents saw (one decision = one agent's
+    step). The embedding's input is dense (MACs); the Q head reads the encoder as the actor's
+    head does (SOPs for spikes)."""
+    kind = agent.encoder_name
+    W_e, W_q = agent.params["embed.W"], agent.params["q.W"]
+    spiking = hasattr(agent.encoder, "net")
+    decisions = enc_macs = enc_sops = spikes = head_spikes = 0.0
+    for ep in episodes:
+        T, N = ep.shape[:2]
+        e = np.maximum(ep.reshape(T * N, -1) @ W_e + agent.params["embed.b"], 0)
+        e = e.reshape(T, N, -1)
+        for i in range(N):  # each agent's own episode, from the zero state
+            m, s, n, h = _encoder_counts(agent.encoder, kind, e[:, i:i + 1])
+            enc_macs, enc_sops, spikes, head_spikes = (enc_macs + m, enc_sops + s,
+                                                       spikes + n, head_spikes + h)
+        decisions += T * N
+    if decisions == 0:
+        raise ValueError("no decisions to count")
+    head = ({"macs": 0.0, "sops": head_spikes / decisions * W_q.shape[1]} if spiking
+            else {"macs": float(W_q.size), "sops": 0.0})
+    parts = {"embed": {"macs": float(W_e.size), "sops": 0.0},
+             "encoder": {"macs": enc_macs / decisions, "sops": enc_sops / decisions},
+             "head": head}
+    return DecisionOps(kind, int(decisions), spikes / decisions, agent.hidden, parts)
