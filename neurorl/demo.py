@@ -21,12 +21,16 @@
    checking that it takes the numpy actor's actions. (CartPole-V, velocities only, needs no
    memory at its 200-step cap: a linear rule on the velocities scores 200; see
    scripts/tap_goal.py.)
+7. MARL (the GRSN paper's second half): parameter-shared GRSN and GRU agents trained with QMIX
+   on MPE Spread (3 agents), their energy per agent decision under the 45 nm count, and the
+   GRSN agents played in Brian2 (one network copy per agent) with the kernel's actions.
 
 Writes ``runs/demo/``: ``report.json`` and, per stage, the PNG figures with the CSV they were
 drawn from (``training``, ``decision``, ``raster`` and ``traces`` of the classifier in Brian2,
 ``teacher/learning_curve``,
 ``teacher_dueling/learning_curve``, ``conversion``,
-``distillation`` with ``sdn/metrics.csv``, ``tap`` with ``tap/<encoder>/evals.csv``) and the
+``distillation`` with ``sdn/metrics.csv``, ``tap`` with ``tap/<encoder>/evals.csv``, ``marl``
+with ``marl/<encoder>/evals.csv``) and the
 chip reports ``chip_<profile>.json``.
 """
 
@@ -336,6 +340,55 @@ def run_tap_stage(out_dir: Path, seed: int, steps: int, env_id: str = "CartPole-
     return report
 
 
+def run_marl_stage(out_dir: Path, seed: int, steps: int,
+                   env_id: str = "mpe2/simple_spread_v3") -> dict:
+    """QMIX with parameter-shared GRSN and GRU agents on MPE Spread, their energy per agent
+    decision, and the GRSN agents in Brian2 (one network copy per agent)."""
+    from neurorl.algos import marl
+    from neurorl.hardware.recurrent_ops import marl_decision_ops
+    from neurorl.rl.marl_envs import make_marl_env
+    from neurorl.sim.marl_loop import play_brian2
+
+    report: dict = {"env": env_id, "env_steps": steps, "mixer": "qmix"}
+    evals = {}
+    for encoder in ("grsn", "gru"):
+        cfg = marl.MARLConfig(env_id=env_id, mixer="qmix", encoder=encoder, seed=seed,
+                              total_steps=steps, epsilon_anneal=steps // 2,
+                              eval_every=max(steps // 5, 1))
+        res = marl.train(cfg, out_dir / "marl" / encoder)
+        evals[encoder] = res.evals
+        ops = marl_decision_ops(res.learner.agent,
+                                marl.visited_inputs(res.learner.agent, env_id, 5))
+        report[encoder] = {"final_greedy_team_return": res.evals[-1][1],
+                           "wall_s": round(res.wall_s, 1),
+                           "spikes_per_agent_step": round(ops.spikes, 2),
+                           "energy_45nm_nj_per_agent_decision":
+                               round(ops.energy_pj()["total"] / 1e3, 2)}
+        if encoder == "grsn":
+            agent = res.learner.agent
+    report["energy_grsn_over_gru_45nm"] = round(
+        report["grsn"]["energy_45nm_nj_per_agent_decision"]
+        / report["gru"]["energy_45nm_nj_per_agent_decision"], 3)
+    print("Brian2: the GRSN agents, one network copy per agent, two episodes ...")
+    env = make_marl_env(env_id)
+    played = play_brian2(agent, env, episodes=2, seed=10_000)
+    rng = np.random.default_rng(0)
+    kernel = [marl.run_episode(env, agent, 0.0, rng, 10_000 + k)[0]["actions"] for k in range(2)]
+    report["brian2_actions_equal_kernel"] = all(
+        np.array_equal(p["actions"], k) for p, k in zip(played, kernel, strict=True))
+    report["brian2_team_returns"] = [round(p["return"], 2) for p in played]
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(4.8, 3.4))
+    for encoder, rows in evals.items():
+        ax.plot([s for s, _ in rows], [r for _, r in rows], "o-", label=f"QMIX, {encoder} agents")
+    ax.set(xlabel="environment steps", ylabel="greedy team return (20 episodes)",
+           title=f"cooperative MARL on {env_id.split('/')[-1]}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    save(fig, out_dir / "marl.png")
+    return report
+
+
 def _write_tap(out_dir: Path, evals: dict[str, list], env_id: str) -> None:
     """Greedy return against environment steps per encoder (data: tap/<encoder>/evals.csv)."""
     plt = pyplot()
@@ -407,6 +460,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--env", default="CartPole-v1")
     parser.add_argument("--tap-steps", type=int, default=1_500,
                         help="environment steps of each TAP agent (stage 6)")
+    parser.add_argument("--marl-steps", type=int, default=15_000,
+                        help="environment steps of each multi-agent run (stage 7)")
     args = parser.parse_args(argv)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -434,6 +489,8 @@ def main(argv: list[str] | None = None) -> dict:
     report["chip"] = run_chip_stage(out_dir, student, teacher, args.env, args.seed)
     print("\n== stage 6: GRSN with the temporal alignment paradigm on CartPole-P (SAC-discrete)")
     report["tap"] = run_tap_stage(out_dir, args.seed, args.tap_steps)
+    print("\n== stage 7: parameter-shared GRSN and GRU agents with QMIX on MPE Spread")
+    report["marl"] = run_marl_stage(out_dir, args.seed, args.marl_steps)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2))
     print("\n== report")
     for stage, values in report.items():

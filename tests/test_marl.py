@@ -149,3 +149,23 @@ def test_killed_and_resumed_run_ends_like_the_uninterrupted_one(tmp_path):
     b, _ = checkpoint.load(killed / marl.AGENT_FILE)
     assert set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)
     assert (straight / marl.EVALS_FILE).read_text() == (killed / marl.EVALS_FILE).read_text()
+
+
+@pytest.mark.parametrize("encoder", ["grsn", "grsn_input_gated", "lif"])
+def test_brian2_agents_take_the_kernels_actions(encoder):
+    from neurorl.rl.marl_envs import make_marl_env
+    from neurorl.sim.marl_loop import play_brian2
+
+    env = make_marl_env(SPREAD)
+    agent = AgentNet(env.obs_dim, env.n_agents, env.n_actions, encoder, seed=3)
+    agent.params["embed.W"] *= 3.0  # lively encoders: spikes and varied actions
+    played = play_brian2(agent, env, episodes=2, seed=50)
+    rng = np.random.default_rng(0)
+    kernel = [marl.run_episode(env, agent, 0.0, rng, 50 + k) for k in range(2)]
+    for brian, (episode, ret) in zip(played, kernel, strict=True):
+        np.testing.assert_array_equal(brian["actions"], episode["actions"])
+        assert brian["return"] == pytest.approx(ret)
+    assert len(np.unique(np.concatenate([p["actions"] for p in played]))) > 2
+    from neurorl.hardware.recurrent_ops import marl_decision_ops
+
+    assert marl_decision_ops(agent, marl.visited_inputs(agent, SPREAD, 1, 50)).spikes > 1

@@ -21,9 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from neurorl import models
+from neurorl.network import Network
 from neurorl.rl.encoders import make_encoder
 
-__all__ = ["AgentNet", "agent_inputs"]
+__all__ = ["AgentNet", "agent_inputs", "to_network"]
 
 DTYPE = np.float32
 
@@ -103,3 +105,34 @@ class AgentNet:
         """Q values (R, n_actions) of one environment step and the next encoder state."""
         q, cache = self.forward(np.asarray(x)[None], state, keep_cache=False)
         return q[0], self.final_state(cache)
+
+
+def to_network(agent: AgentNet) -> Network:
+    """``agent`` as a :class:`~neurorl.network.Network` with the aligned schedule: input ``x``
+    (in_dim: observation, one-hot id, one-hot last action) → ``embed`` (ReLU neurons) → ``enc``
+    (the encoder's neuron model, its weights and parameters) → ``out`` (linear neurons, the Q
+    values in ``y``), so that the deployed agent runs in Brian2, one copy per agent. Spiking
+    TAP encoders and ``mlp``; a GRU or LSTM has no Brian2 neuron model here (an error)."""
+    kind, encoder = agent.encoder_name, agent.encoder
+    net = Network(dt=1.0, seed=0, schedule="aligned")
+    relu, linear = models.load("relu"), models.load("linear")
+    x = net.input(agent.in_dim, name="x")
+    embed = net.layer(agent.embed, relu, name="embed", bias=agent.params["embed.b"])
+    net.connect(x, embed, w=agent.params["embed.W"])
+    if kind == "mlp":
+        enc = net.layer(agent.hidden, relu, name="enc", bias=encoder.params["b"])
+        net.connect(embed, enc, w=encoder.params["W"])
+    elif hasattr(encoder, "net") and encoder.carry:
+        enc = net.layer(agent.hidden, encoder.layer.model, name="enc")
+        for conn in net.connect(embed, enc, name="embed_to_enc"):
+            net.params[conn.key][...] = encoder.params[
+                "x_to_enc" + conn.name[len("embed_to_enc"):] + ".w"]
+        for key, value in encoder.params.items():  # neuron parameters and recurrent gates
+            if key in net.params:
+                net.params[key][...] = value
+    else:
+        raise ValueError(f"encoder {kind!r} has no Brian2 form here (spiking TAP encoders and "
+                         "mlp have one)")
+    q = net.layer(agent.n_actions, linear, name="out", bias=agent.params["q.b"])
+    net.connect(enc, q, w=agent.params["q.W"])
+    return net
