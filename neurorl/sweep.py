@@ -5,7 +5,7 @@ one run::
 
     [sweep]
     name = "tap-cartpole"          # default: the spec file's name
-    trainer = "train-tap"          # what each run is (the only trainer so far)
+    trainer = "train-tap"          # what each run is: train-tap or train-marl
     out = "runs/sweeps/tap-cartpole"  # default: runs/sweeps/<name>, relative to the current folder
 
     [base]                         # config keys of every run
@@ -21,7 +21,8 @@ one run::
 values (``[[grid]]`` with ``env_id = "Pendulum-V"`` and ``algo = "td3"``, another with the
 CartPole tasks); a single value in a grid table is a fixed key of that block. Every key is a
 field of the trainer's config (for ``train-tap``: ``algo`` and the fields of ``SACDConfig``,
-``TD3Config`` or ``SACConfig``); a key the trainer does not know is an error before anything runs.
+``TD3Config`` or ``SACConfig``; for ``train-marl``: the fields of ``MARLConfig``); a key the
+trainer does not know is an error before anything runs.
 
 Each run has a folder ``OUT/runs/<id>``, the id made of its grid keys
 (``env_id=CartPole-V__encoder=grsn__seed=0``), holding ``config.json``, the trainer's files (for
@@ -74,6 +75,7 @@ CONFIG_FILE, SUMMARY_FILE, ATTEMPTS_FILE, ERROR_FILE = (
     "config.json", "summary.json", "attempts.jsonl", "error.txt")
 RESULTS_FILE, CELLS_FILE = "results.csv", "cells.csv"
 COST_DECISIONS = 500  # greedy steps on which a trained actor's spikes and energy are counted
+COST_EPISODES = 10  # greedy episodes on which multi-agent networks are counted
 FINAL_EVALS = 5  # the final return is the mean of the last 5 greedy evaluations (authors' train.py)
 
 
@@ -167,8 +169,41 @@ def _decision_cost(actor_path: Path, env_id: str, seed: int) -> dict[str, float]
                                                                           "head")}}
 
 
+def _check_marl(config: dict[str, Any]) -> None:
+    from neurorl.algos import marl
+
+    marl.MARLConfig.from_dict(config)
+
+
+def _train_marl(config: dict[str, Any], run_dir: Path, progress: bool) -> dict[str, Any]:
+    from neurorl.algos import marl
+    from neurorl.hardware.recurrent_ops import marl_decision_ops
+
+    cfg = marl.MARLConfig.from_dict(config)
+    res = marl.train(cfg, run_dir, progress=progress, resume=True)
+    write_csv(run_dir / "episodes.csv",
+              [{"step": s, "return": r, "length": n} for s, r, n in res.episodes],
+              float_format=None)
+    returns = [r for _, r in res.evals]
+    agent = res.learner.agent
+    ops = marl_decision_ops(agent, marl.visited_inputs(agent, cfg.env_id, COST_EPISODES,
+                                                       cfg.eval_seed))
+    energy = ops.energy_pj()
+    return {
+        "final_return": float(np.mean(returns[-FINAL_EVALS:])) if returns else float("nan"),
+        "best_return": max(returns, default=float("nan")),
+        "evaluations": len(returns), "steps": res.steps, "updates": res.updates,
+        "episodes": len(res.episodes), "wall_s": res.wall_s,
+        "spikes_per_step": ops.spikes, "macs_per_decision": ops.macs,
+        "sops_per_decision": ops.sops, "energy_45nm_nj": energy["total"] / 1e3,
+        **{f"energy_45nm_{part}_nj": energy[part] / 1e3 for part in ("embed", "encoder",
+                                                                     "head")},
+    }
+
+
 Trainer = tuple[Callable[[dict[str, Any]], None], Callable[[dict[str, Any], Path, bool], dict]]
-TRAINERS: dict[str, Trainer] = {"train-tap": (_check_tap, _train_tap)}
+TRAINERS: dict[str, Trainer] = {"train-tap": (_check_tap, _train_tap),
+                                "train-marl": (_check_marl, _train_marl)}
 
 
 # --------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ OUT = figures and RUNS = runs:
         --student RUNS/sdn/student.npz
     python scripts/tap_goal.py --out OUT --runs RUNS
     python scripts/fig_tap.py --run --chips --out OUT --runs RUNS/tap_table
+    python scripts/fig_marl.py --run --out OUT --runs RUNS/marl_study
 
 The first four steps train the inputs of the figures (teachers, the SDN student), not figures:
 in the full run they are skipped when their checkpoint exists (``--retrain`` trains them again).
@@ -158,6 +159,11 @@ STEPS = [
          tuple(f"{{out}}/tap_{f}" for f in ("table.csv", "curves.csv", "curves.png",
                                             "scores.csv", "scores.png", "random.csv",
                                             "energy.csv", "energy.png", "energy_chips.csv"))),
+    Step("MARL study: GRSN and GRU agents with IQL, VDN and QMIX, through neurorl sweep",
+         ["scripts/fig_marl.py", "--run", "--out", "{out}", "--runs", "{runs}/marl_study"],
+         ["scripts/fig_marl.py", "--quick", "--out", "{out}", "--runs", "{runs}/marl_study"],
+         tuple(f"{{out}}/marl_{f}" for f in ("table.csv", "curves.csv", "curves.png",
+                                             "energy.csv", "energy.png"))),
 ]
 # the figure files every quick run writes into OUT (tests/test_figures.py checks them too)
 QUICK_OUTPUTS = sorted({f.removeprefix("{out}/") for s in STEPS if s.quick for f in s.outputs
