@@ -169,3 +169,26 @@ def test_brian2_agents_take_the_kernels_actions(encoder):
     from neurorl.hardware.recurrent_ops import marl_decision_ops
 
     assert marl_decision_ops(agent, marl.visited_inputs(agent, SPREAD, 1, 50)).spikes > 1
+
+
+def test_qmix_gru_learns_spread_beyond_the_random_policy():
+    """30k steps (ε annealed over 15k): the greedy team return beats the uniformly random
+    policy's and the first evaluation's by a margin (measured here: random -77, first -144,
+    final -65 on seeds 0 and 1)."""
+    from neurorl.rl.marl_envs import make_marl_env
+
+    env = make_marl_env(SPREAD)
+    rng = np.random.default_rng(0)
+    random_returns = []
+    for k in range(20):
+        step, total = env.reset(seed=10_000 + k), 0.0
+        while not step.done:
+            step = env.step(rng.integers(0, env.n_actions, env.n_agents))
+            total += step.reward
+        random_returns.append(total)
+    cfg = marl.MARLConfig(env_id=SPREAD, mixer="qmix", encoder="gru", seed=0,
+                          total_steps=30_000, epsilon_anneal=15_000, eval_every=5_000)
+    res = marl.train(cfg, None, progress=False)
+    first, final = res.evals[0][1], res.evals[-1][1]
+    assert final >= np.mean(random_returns) + 5, (res.evals, np.mean(random_returns))
+    assert final >= first + 40, res.evals
