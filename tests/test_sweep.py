@@ -220,3 +220,32 @@ def test_without_dask_the_runs_go_one_after_another(tmp_path, straight, monkeypa
     assert "Dask is not installed" in capsys.readouterr().out
     assert res.where == "serially in this process" and res.finished == run_ids()
     assert_same_runs(straight, tmp_path / "out")
+
+
+def test_a_marl_sweep_summarises_returns_and_energy(tmp_path):
+    text = """
+[sweep]
+name = "marl-tiny"
+trainer = "train-marl"
+[base]
+total_steps = 300
+batch_size = 4
+eval_every = 150
+eval_episodes = 2
+hidden = 8
+embed = 8
+[grid]
+env_id = "mpe2/simple_spread_v3"
+mixer = ["vdn", "qmix"]
+encoder = "lif"
+seed = 0
+"""
+    spec = sweep.load_spec(write_spec(tmp_path, text=text), out=tmp_path / "out")
+    res = sweep.run_sweep(spec, serial=True, progress=False)
+    assert len(res.finished) == 2 and not res.failed
+    for row in res.rows:
+        assert row["status"] == "done" and row["steps"] == 300 and row["evaluations"] == 2
+        assert row["energy_45nm_nj"] >= 4.6e-3 * row["macs_per_decision"]
+    with pytest.raises(sweep.SweepError, match="unknown MARLConfig keys: mixr"):
+        sweep.load_spec(write_spec(tmp_path, name="bad.toml",
+                                   text=text.replace('mixer = ["vdn", "qmix"]', 'mixr = "vdn"')))
