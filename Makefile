@@ -23,6 +23,7 @@ lint: $(STAMP)
 
 bench: $(STAMP) $(BENCH_VENV)/.installed-stamp
 	$(BENCH_VENV)/bin/python benchmarks/bench_surrogate.py
+	$(BENCH_VENV)/bin/python benchmarks/bench_scaling.py --fresh --out runs/bench
 	$(BENCH_VENV)/bin/python benchmarks/bench_dqn.py
 
 figures: $(STAMP)

@@ -13,7 +13,7 @@ What runs
   Their greedy evaluation (10 episodes) runs every 5 iterations, about every 1,000 steps;
 * neurorl's side: the same cells of ``scripts/sweeps/tap_{cartpole,pendulum}.toml`` (the
   study's table runs, evaluation every 500 / 1,000 steps), read from ``--neurorl-runs`` (default
-  runs/tap_table) and run there first with ``--run-neurorl`` (through ``neurorl sweep``).
+  results/tap_table) and run there first with ``--run-neurorl`` (through ``neurorl sweep``).
 
 Per task and encoder: seeds finished, the final return (mean of the last 5 evaluations; mean
 and spread over seeds), the first evaluated step at ≥ 195 on CartPole-V, the training wall
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--peer-src", default=None, help="the authors' folder (default: unpack the "
                    "snapshot ../shared/peers/grsn-snn-ce7ecdd.tar.gz)")
     p.add_argument("--runs", default=None, help="peer run folders (default runs/tap_peer)")
-    p.add_argument("--neurorl-runs", default=None, help="default runs/tap_table")
+    p.add_argument("--neurorl-runs", default=None, help="default results/tap_table")
     p.add_argument("--run-neurorl", action="store_true", help="run neurorl's cells first")
     p.add_argument("--out", default=None, help="default figures")
     p.add_argument("--quick", action="store_true", help="1 seed, 1,200 steps, CartPole-V")
@@ -174,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.tasks, args.seeds, args.run_neurorl = ["CartPole-V"], args.seeds[:1], True
     out = Path(args.out or (ROOT / "runs" / "tap_peer_quick" if args.quick else ROOT / "figures"))
-    runs = Path(args.runs or (out / "runs" if args.quick else ROOT / "runs" / "tap_peer"))
-    nrl_runs = Path(args.neurorl_runs or (out / "nrl" if args.quick else ROOT / "runs" /
+    runs = Path(args.runs or (out / "runs" if args.quick else ROOT / "results" / "tap_peer"))
+    nrl_runs = Path(args.neurorl_runs or (out / "nrl" if args.quick else ROOT / "results" /
                                           "tap_table"))
     rows, curves = [], {}
     with tempfile.TemporaryDirectory() as scratch:

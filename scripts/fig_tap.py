@@ -6,7 +6,7 @@
     python scripts/fig_tap.py --run --workers 2            # every block but lunarlander
     python scripts/fig_tap.py --quick --out DIR            # tiny budget, 1 seed, into DIR
 
-Runs go to ``RUNS/<block>/runs/<id>`` (default RUNS = runs/tap_table); a finished run is
+Runs go to ``RUNS/<block>/runs/<id>`` (default RUNS = results/tap_table); a finished run is
 skipped and an interrupted one resumes, so ``--run`` can be repeated until every cell is done.
 Without ``--run`` nothing is trained: the table holds the runs that have finished and says how
 many seeds each cell has.
@@ -331,14 +331,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--run", action="store_true", help="run or resume the blocks' sweeps first")
     p.add_argument("--workers", type=int, default=None, help="Dask workers (default: cores)")
     p.add_argument("--serial", action="store_true", help="no Dask")
-    p.add_argument("--runs", default=None, help="sweep folders (default runs/tap_table)")
+    p.add_argument("--runs", default=None, help="sweep folders (default results/tap_table)")
     p.add_argument("--out", default=None, help="figures folder (default figures)")
     p.add_argument("--quick", action="store_true", help="tiny budget, 1 seed, grsn/gru/mlp")
     p.add_argument("--chips", action="store_true",
                    help="also price the TAP spiking actors on the nc64c and Loihi models")
     args = p.parse_args(argv)
     out = Path(args.out or ("runs/fig_tap_quick" if args.quick else ROOT / "figures"))
-    runs = Path(args.runs or (out / "runs" if args.quick else ROOT / "runs" / "tap_table"))
+    runs = Path(args.runs or (out / "runs" if args.quick else ROOT / "results" / "tap_table"))
     names = args.blocks or (["cartpole"] if args.quick else list(DEFAULT_BLOCKS))
     blocks = [load_block(b, runs, args.quick) for b in names]
     if args.run or args.quick:
