@@ -55,9 +55,15 @@ def test_killed_and_resumed_run_ends_like_the_uninterrupted_one(tmp_path):
     time.sleep(0.2)  # the checkpoint is written atomically; kill mid-run
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    step = checkpoint.load(state)[1]["step"]
-    assert 0 < step < 400, "the run should be killed between its first checkpoint and its end"
+    arrays, meta = checkpoint.load(state)
+    assert 0 < meta["step"] < 400, (
+        "the run should be killed between its first checkpoint and its end"
+    )
+    assert meta["wall_s"] > 0
+    # the resumed run's wall time counts the training before the kill: mark it
+    checkpoint.save(state, arrays, {**meta, "wall_s": 1000.0})
     assert cli.main([*tap_args(killed, steps=400), "--resume"]) == 0
+    assert checkpoint.load(state)[1]["wall_s"] > 1000.0
     a, _ = checkpoint.load(straight / sacd.ACTOR_FILE)
     b, _ = checkpoint.load(killed / sacd.ACTOR_FILE)
     assert set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)

@@ -312,8 +312,9 @@ def _train(cfg: MARLConfig, out_dir, progress: bool, resume: bool) -> MARLResult
     evals: list[tuple[int, float]] = []
     episodes: list[tuple[int, float, int]] = []
     step = 0
+    wall_before = 0.0  # seconds of training before this attempt (a resumed run)
     if resume and out is not None and (out / STATE_FILE).exists():
-        step = load_state(out / STATE_FILE, cfg, learner, rb, rng, evals, episodes)
+        step, wall_before = load_state(out / STATE_FILE, cfg, learner, rb, rng, evals, episodes)
     t0, first = time.perf_counter(), step
     bar = tqdm(total=cfg.total_steps, initial=step, unit="step", disable=not progress,
                desc=f"{cfg.mixer.upper()} {cfg.encoder} {cfg.env_id}", dynamic_ncols=True)
@@ -341,7 +342,8 @@ def _train(cfg: MARLConfig, out_dir, progress: bool, resume: bool) -> MARLResult
                         sps=f"{rate:.0f}", refresh=False)
         if out is not None and cfg.checkpoint_every and (
                 step // cfg.checkpoint_every > previous // cfg.checkpoint_every):
-            save_state(out / STATE_FILE, cfg, learner, rb, rng, evals, episodes, step)
+            save_state(out / STATE_FILE, cfg, learner, rb, rng, evals, episodes, step,
+                       wall_before + time.perf_counter() - t0)
     bar.close()
     env.close()
     if out is not None:
@@ -349,8 +351,10 @@ def _train(cfg: MARLConfig, out_dir, progress: bool, resume: bool) -> MARLResult
         write_csv(out / EVALS_FILE, [{"step": s, "mean_team_return": r} for s, r in evals],
                   float_format=None)
         if cfg.checkpoint_every:
-            save_state(out / STATE_FILE, cfg, learner, rb, rng, evals, episodes, step)
-    return MARLResult(learner, evals, episodes, step, learner.updates, time.perf_counter() - t0)
+            save_state(out / STATE_FILE, cfg, learner, rb, rng, evals, episodes, step,
+                       wall_before + time.perf_counter() - t0)
+    return MARLResult(learner, evals, episodes, step, learner.updates,
+                      wall_before + time.perf_counter() - t0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -378,8 +382,8 @@ def load_agent(path: str | Path) -> tuple[AgentNet, dict]:
     return agent, meta
 
 
-def save_state(path, cfg, learner, rb, rng, evals, episodes, step) -> None:
-    """Write the resume state at environment step ``step``."""
+def save_state(path, cfg, learner, rb, rng, evals, episodes, step, wall_s: float = 0.0) -> None:
+    """Write the resume state at environment step ``step``, ``wall_s`` seconds of training in."""
     arrays: dict[str, np.ndarray] = {}
     for name, params in learner.networks().items():
         arrays.update({f"{name}/{k}": v for k, v in params.items()})
@@ -390,12 +394,14 @@ def save_state(path, cfg, learner, rb, rng, evals, episodes, step) -> None:
     rs = learner.reward_stats
     meta = {"kind": STATE_KIND, "config": asdict(cfg), "step": step, "updates": learner.updates,
             "opt_t": opt["t"], "rng": rng.bit_generator.state, "replay": rb_meta,
-            "reward_stats": [rs.mean, rs.var, rs.count], "evals": evals, "episodes": episodes}
+            "reward_stats": [rs.mean, rs.var, rs.count], "evals": evals, "episodes": episodes,
+            "wall_s": wall_s}
     checkpoint.save(path, arrays, meta)
 
 
-def load_state(path, cfg, learner, rb, rng, evals, episodes) -> int:
-    """Restore a resume state; returns the environment step to continue from."""
+def load_state(path, cfg, learner, rb, rng, evals, episodes) -> tuple[int, float]:
+    """Restore a resume state; returns the environment step to continue from and the seconds
+    of training behind it."""
     arrays, meta = checkpoint.load(path)
     if meta.get("kind") != STATE_KIND:
         raise ValueError(f"{path}: not a multi-agent training state")
@@ -416,4 +422,4 @@ def load_state(path, cfg, learner, rb, rng, evals, episodes) -> int:
     rs.mean, rs.var, rs.count = (float(x) for x in meta["reward_stats"])
     evals[:] = [(int(s), float(r)) for s, r in meta["evals"]]
     episodes[:] = [(int(s), float(r), int(n)) for s, r, n in meta["episodes"]]
-    return int(meta["step"])
+    return int(meta["step"]), float(meta.get("wall_s", 0.0))

@@ -273,8 +273,9 @@ def _train(cfg: SACDConfig, out_dir, progress: bool, resume: bool) -> TrainResul
     evals: list[tuple[int, float]] = []
     episodes: list[tuple[int, float, int]] = []
     step = 0
+    wall_before = 0.0  # seconds of training before this attempt (a resumed run)
     if resume and out is not None and (out / STATE_FILE).exists():
-        step = load_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes)
+        step, wall_before = load_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes)
     t0, first_step = time.perf_counter(), step
     bar = tqdm(total=cfg.total_steps, initial=step, unit="step", disable=not progress,
                desc=f"SAC-D {cfg.encoder} {cfg.env_id}", dynamic_ncols=True)
@@ -321,7 +322,8 @@ def _train(cfg: SACDConfig, out_dir, progress: bool, resume: bool) -> TrainResul
         if out is not None and cfg.checkpoint_every and (
             step // cfg.checkpoint_every > (step - len(record["reward"])) // cfg.checkpoint_every
         ):
-            save_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes, step)
+            save_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes, step,
+                       wall_before + time.perf_counter() - t0)
     bar.close()
     env.close()
     if out is not None:
@@ -329,8 +331,10 @@ def _train(cfg: SACDConfig, out_dir, progress: bool, resume: bool) -> TrainResul
         write_csv(out / EVALS_FILE, [{"step": s, "mean_greedy_return": r} for s, r in evals],
                   float_format=None)
         if cfg.checkpoint_every:
-            save_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes, step)
-    return TrainResult(agent, evals, episodes, step, agent.updates, time.perf_counter() - t0, out)
+            save_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes, step,
+                       wall_before + time.perf_counter() - t0)
+    return TrainResult(agent, evals, episodes, step, agent.updates,
+                       wall_before + time.perf_counter() - t0, out)
 
 
 # --------------------------------------------------------------------------------------------

@@ -81,10 +81,12 @@ def copy_net(net: RecurrentNet) -> RecurrentNet:
     return out
 
 
-def save_state(path, cfg, agent, rb, rng, evals, episodes, step) -> None:
-    """Write the resume state of ``agent`` at environment step ``step`` to ``path``."""
+def save_state(path, cfg, agent, rb, rng, evals, episodes, step, wall_s: float = 0.0) -> None:
+    """Write the resume state of ``agent`` at environment step ``step`` to ``path``; ``wall_s``:
+    the seconds of training that led to it (over every attempt)."""
     arrays: dict[str, np.ndarray] = {}
     meta: dict[str, Any] = {"kind": agent.STATE_KIND, "config": asdict(cfg), "step": step,
+                            "wall_s": wall_s,
                             "updates": agent.updates, "rng": rng.bit_generator.state,
                             "evals": evals, "episodes": episodes}
     for name, params in agent.networks().items():
@@ -98,9 +100,9 @@ def save_state(path, cfg, agent, rb, rng, evals, episodes, step) -> None:
     checkpoint.save(path, arrays, meta)
 
 
-def load_state(path, cfg, agent, rb, rng, evals, episodes) -> int:
+def load_state(path, cfg, agent, rb, rng, evals, episodes) -> tuple[int, float]:
     """Restore a resume state into ``agent``, ``rb``, ``rng``, ``evals`` and ``episodes``;
-    returns the environment step to continue from."""
+    returns the environment step to continue from and the seconds of training behind it."""
     arrays, meta = checkpoint.load(path)
     if meta.get("kind") != agent.STATE_KIND:
         raise ValueError(f"{path}: not a {agent.NAME} training state")
@@ -122,4 +124,4 @@ def load_state(path, cfg, agent, rb, rng, evals, episodes) -> int:
     agent.updates = int(meta["updates"])
     evals[:] = [(int(s), float(r)) for s, r in meta["evals"]]
     episodes[:] = [(int(s), float(r), int(n)) for s, r, n in meta["episodes"]]
-    return int(meta["step"])
+    return int(meta["step"]), float(meta.get("wall_s", 0.0))
