@@ -144,7 +144,7 @@ def draw(curves: dict, path: Path) -> None:
             for k, run in enumerate(curves.get((task, enc, side), [])):
                 if run["evals"]:
                     x, y = zip(*run["evals"], strict=True)
-                    ax.plot(x, y, color=color, alpha=0.8, lw=1.2,
+                    ax.plot(x, y, color=color, alpha=0.8, lw=1.2, marker="o", ms=2.5,
                             label=(PEER_NAMES[enc] + " (authors)" if side == "authors"
                                    else enc + " (neurorl)") if k == 0 else None)
         ax.set_title(task)

@@ -20,6 +20,7 @@ Writes, into OUT (default figures):
   and how many do), the training wall time (s) and env steps/s, the encoder's spikes per step
   and the 45 nm energy per decision (nJ) of the trained actor on 500 greedy steps
   (:mod:`neurorl.hardware.recurrent_ops`);
+* ``tap_table.md``: the same table in Markdown (the README's);
 * ``tap_curves.csv`` / ``tap_curves.png``: greedy return against environment steps per task,
   the mean over seeds and a band from the lowest to the highest seed;
 * ``tap_scores.csv`` / ``tap_scores.png``: the normalised score (R − R_rand) / (R_best − R_rand)
@@ -53,6 +54,7 @@ BLOCKS = ("cartpole", "pendulum", "popgym", "lunarlander")
 DEFAULT_BLOCKS = ("cartpole", "pendulum", "popgym")
 ENCODER_ORDER = ("grsn", "grsn_input_gated", "lif", "grsn_notap", "lif_notap", "gru", "lstm",
                  "mlp")
+NON_SPIKING = ("gru", "lstm", "mlp")
 QUICK = {"total_steps": 400, "hidden": 16, "batch_size": 4, "seq_len": 8, "eval_every": 100,
          "eval_episodes": 2, "random_episodes": 2, "checkpoint_every": 200}
 
@@ -315,13 +317,29 @@ def draw_energy(rows: list[dict], chips: list[dict], path: Path) -> None:
         ax.set_title(f"{task}, chip models (deployed Brian2 network, first seed)", fontsize=10)
         ax.set_ylabel("energy per decision (nJ, log)")
         ax.grid(axis="y", alpha=0.3, which="both")
-        ax.legend(fontsize=7)
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, hi * 4)  # room for the legend above the points
+        ax.legend(fontsize=7, ncol=2, loc="upper center")
     fig.suptitle("45 nm count: 4.6 pJ/MAC + 0.9 pJ/SOP (Horowitz 2014) over embedders, encoder "
                  "(gates, recurrent products), head; spikes (sp: encoder spikes per step) on 500 "
                  "greedy steps\nof the trained actor, mean over seeds; biases, nonlinearities, "
                  "element-wise gate arithmetic and memory not counted", fontsize=8)
     fig.tight_layout()
     save(fig, path)
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """``rows`` of :func:`table` as a Markdown table (the README's), one line per cell."""
+    lines = ["| task | encoder | seeds | final return | env steps to 90 % | wall (s) | "
+             "spikes/step | 45 nm (nJ) |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        to90 = (f"{r['steps_to_90_mean']:,.0f} ({r['seeds_reaching_90']}/{r['seeds']})"
+                if r["seeds_reaching_90"] else f"never (0/{r['seeds']})")
+        spikes = "-" if r["encoder"] in NON_SPIKING else f"{r['spikes_per_step_mean']:.1f}"
+        lines.append(f"| {r['task']} | `{r['encoder']}` | {r['seeds']}/{r['planned']} | "
+                     f"{r['final_return_mean']:.1f} ± {r['final_return_std']:.1f} | {to90} | "
+                     f"{r['wall_s_mean']:,.0f} | {spikes} | {r['energy_45nm_nj_mean']:.0f} |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -358,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     write_csv(out / "tap_random.csv", [{"task": t, "random_return": r} for t, r in random.items()])
     rows = table(cells, random, planned)
     write_csv(out / "tap_table.csv", rows)
+    (out / "tap_table.md").write_text(markdown_table(rows))
     curve_rows = curves(cells)
     write_csv(out / "tap_curves.csv", curve_rows)
     score_rows = scores(rows)

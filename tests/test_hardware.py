@@ -119,8 +119,11 @@ def test_quantised_network_with_enough_bits_takes_the_float_actions():
 
 
 # -- mapping -----------------------------------------------------------------------------------
-def test_graph_from_spec_equals_graph_from_brian2_copies():
-    net = cartpole_student()
+@pytest.mark.parametrize("build", ["cartpole_student", "grsn_stack"])
+def test_graph_from_spec_equals_graph_from_brian2_copies(build):
+    from conftest import grsn_stack
+
+    net = cartpole_student() if build == "cartpole_student" else grsn_stack()
     objs = net.to_brian2(copies=3)
     a, b = graph_from_network(net), graph_from_brian2(objs.groups, objs.synapses, copies=3)
     assert a.populations == b.populations
@@ -214,17 +217,41 @@ def test_energy_scales_linearly_with_activity():
     np.testing.assert_allclose(np.diff(energies), np.diff([0, 1, 2, 5, 8]) * slope, rtol=1e-12)
 
 
-def test_summed_couplings_cost_one_sop_per_synapse_per_step():
+def test_summed_couplings_cost_per_step_unless_they_read_only_spikes():
+    """encoder (IF, output v) -> grsn is a summed coupling of a dense value: one SOP per synapse
+    per step. grsn's recurrent gates and grsn -> gated read o, which holds the step's spikes and
+    is zero otherwise: one SOP per grsn spike and synapse, like the event coupling gated ->
+    readout."""
     from conftest import grsn_stack
 
     net = grsn_stack()
-    summed = sum(c.pre.size * c.post.size for c in net.connections if c.coupling == "summed")
-    assert summed == 400
-    inputs = np.random.default_rng(0).normal(size=(5, 2, 3))
+    graph = graph_from_network(net)
+    kinds = {p.name: p.coupling for p in graph.projections}
+    assert kinds["encoder_to_grsn"] == "summed"
+    assert {k for n, k in kinds.items() if n.startswith(("grsn_rec", "grsn_to_gated"))} == {
+        "spike_summed"}
+    assert kinds["gated_to_readout"] == "event"
+    inputs = 3 * np.abs(np.random.default_rng(0).normal(size=(20, 2, 3)))
     rep = estimate(net, inputs, "nc64c", steps_per_decision=1, compare_float=False)
-    gated_spikes = rep.counts["spikes"]["gated"]
-    assert rep.counts["sops"] == pytest.approx(summed + 3 * gated_spikes)
+    spikes = rep.counts["spikes"]
+    assert spikes["grsn"] > 0 and spikes["gated"] > 0
+    dense = 8 * 10
+    assert rep.counts["sops"] == pytest.approx(dense + (2 * 10 + 2 * 6) * spikes["grsn"]
+                                               + 3 * spikes["gated"])
     assert rep.quantization["rounded_state"]["grsn"] == ["c", "o", "v"]
+
+
+def test_spike_valued_needs_a_cleared_variable_set_by_the_reset():
+    from neurorl.hardware.mapping import spike_valued
+
+    eqs = brian2.Equations("""dv/dt = -v/(10*ms) : 1
+                              do/dt = -o/dt : 1
+                              dq/dt = -q/(2*dt) : 1""")
+    assert spike_valued(eqs, "v -= 1\no = 1", "euler", "o")
+    assert not spike_valued(eqs, "v -= 1\no = 1", "exact", "o")  # o decays, is not cleared
+    assert not spike_valued(eqs, "v -= 1\nq = 1", "euler", "q")  # halved, not cleared
+    assert not spike_valued(eqs, "v -= 1", "euler", "o")  # never set: not the spikes
+    assert not spike_valued(eqs, "v -= 1\no = 1", "euler", "v")
 
 
 # -- DNN side ----------------------------------------------------------------------------------

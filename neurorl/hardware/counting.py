@@ -4,8 +4,10 @@ Counted from the Brian2 run (SpikeMonitors on spiking groups, a StateMonitor on 
 
 * **spikes** per population and step;
 * **synaptic operations (SOPs)** on the core holding the target: each spike of neuron i costs one
-  SOP per outgoing event-driven synapse; a continuous (summed) coupling costs one MAC-equivalent
-  SOP per synapse per step, whatever the activity;
+  SOP per outgoing event-driven synapse, and so per synapse of a summed coupling that reads only
+  the spikes of the step (GRSN's output ``o``; :func:`~neurorl.hardware.mapping.spike_valued`);
+  any other continuous (summed) coupling costs one MAC-equivalent SOP per synapse per step,
+  whatever the activity;
 * **neuron updates**: every chip neuron, every step;
 * **spike messages and router hops**: routing is unicast (the profile's ``routing``) — a spike
   sends one message to each destination core holding at least one of its targets, travelling the
@@ -59,7 +61,7 @@ class Traffic:
         dist, dist_host = mapping.distances()
         tables: dict[tuple[str, str], np.ndarray] = {}
         for proj in graph.projections:
-            kind = "summed" if proj.coupling == "summed" else proj.coupling
+            kind = "event" if proj.coupling == "spike_summed" else proj.coupling
             key = (proj.pre, kind)
             if key not in tables:
                 tables[key] = np.zeros((graph.populations[proj.pre].size, n_cores), np.int64)

@@ -21,9 +21,11 @@ currents: they occupy no neurons, axons or synaptic memory on the chip.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping as MappingType
 from dataclasses import dataclass, field
 
+import brian2
 import numpy as np
 
 from neurorl import NeurorlError
@@ -38,6 +40,7 @@ __all__ = [
     "graph_from_brian2",
     "graph_from_network",
     "map_network",
+    "spike_valued",
 ]
 
 
@@ -61,8 +64,10 @@ class Projection:
     """Synapses ``i[k] -> j[k]`` (int arrays, same length) from ``pre`` to ``post``.
 
     ``coupling``: ``"event"`` (one synaptic operation per presynaptic spike and synapse),
-    ``"summed"`` (a continuous coupling: one MAC-equivalent operation per synapse per step) or
-    ``"analog"`` (from an analog host input; priced per the profile's ``analog_input`` setting).
+    ``"spike_summed"`` (a summed coupling that reads the presynaptic spikes of the step, zero
+    between spikes — see :func:`spike_valued` — priced like ``"event"``), ``"summed"`` (a
+    continuous coupling: one MAC-equivalent operation per synapse per step) or ``"analog"``
+    (from an analog host input; priced per the profile's ``analog_input`` setting).
     """
 
     name: str
@@ -106,6 +111,11 @@ def graph_from_network(net) -> Graph:
     for conn in net.connections:
         i, j = conn.pairs()
         coupling = "analog" if conn.pre.is_input else conn.coupling
+        model = None if conn.pre.is_input else conn.pre.model
+        if coupling == "summed" and model.spiking and spike_valued(
+                brian2.Equations(model.brian2_equations), model.reset, model.method,
+                conn.pre.out_variable):
+            coupling = "spike_summed"
         projs.append(Projection(conn.name, conn.pre.name, conn.post.name, i, j, coupling))
     return Graph(pops, projs)
 
@@ -158,11 +168,56 @@ def graph_from_brian2(
         if pops[pre].kind == "analog_input":
             coupling = "analog"
         elif getattr(syn, "summed_updaters", None):
-            coupling = "summed"
+            coupling = "spike_summed" if _reads_spikes(syn) else "summed"
         else:
             coupling = "event"
         projs.append(Projection(name, pre, post, i[keep], j[keep], coupling))
     return Graph(pops, projs)
+
+
+def spike_valued(equations, reset: str | None, method: str, variable: str | None) -> bool:
+    """Whether ``variable`` of a neuron model holds the spikes of the step: the reset sets it to
+    a constant, and every update clears it (``d{variable}/dt = -{variable}/dt`` under Euler), as
+    GRSN's output ``o`` does. A summed coupling that reads only such variables, and is zero when
+    they are, carries nothing between spikes: a chip sends it as events.
+
+    Args:
+        equations: the model's ``brian2.Equations``; reset: its reset code; method: its
+            integration method.
+    """
+    from brian2.equations.equations import DIFFERENTIAL_EQUATION
+    from brian2.parsing.sympytools import str_to_sympy
+
+    if variable is None or variable not in equations.names or method != "euler":
+        return False
+    eq = equations[variable]
+    if eq.type != DIFFERENTIAL_EQUATION:
+        return False
+    if (str_to_sympy(eq.expr.code) - str_to_sympy(f"-{variable}/dt")).simplify() != 0:
+        return False
+    assigns = re.compile(rf"\s*{re.escape(variable)}\s*=\s*[-+]?[\d.]+(e[-+]?\d+)?\s*")
+    return any(assigns.fullmatch(line) for line in (reset or "").splitlines())
+
+
+def _reads_spikes(syn) -> bool:
+    """Whether every summed variable of Brian2 synapses ``syn`` reads only spike-valued
+    presynaptic variables (:func:`spike_valued`) and is zero when they are."""
+    from brian2.parsing.sympytools import str_to_sympy
+
+    source = syn.source.source if hasattr(syn.source, "source") else syn.source
+    eqs = getattr(source, "equations", None)
+    reset = getattr(source, "event_codes", {}).get("spike")
+    if eqs is None or reset is None:
+        return False
+    method = getattr(source, "method_choice", None)
+    for updater in syn.summed_updaters.values():
+        expr = str_to_sympy(updater.expression.code)
+        pre = {sym for sym in expr.free_symbols if sym.name.endswith("_pre")}
+        if not pre or not all(spike_valued(eqs, reset, method, sym.name[:-4]) for sym in pre):
+            return False
+        if expr.subs({sym: 0 for sym in pre}) != 0:
+            return False
+    return True
 
 
 def _owner(group, key_of: dict[int, str]) -> tuple[str | None, int]:

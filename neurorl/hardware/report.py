@@ -31,7 +31,8 @@ CHOICES = [
     "(neurorl's choice)",
     "placement: greedy, one population per core, cores row-major on the mesh, host at router "
     "(0, 0) (neurorl's choice)",
-    "summed (continuous) couplings: one MAC-equivalent SOP per synapse per step",
+    "summed (continuous) couplings: one MAC-equivalent SOP per synapse per step; those reading "
+    "only the step's spikes (GRSN's o) one SOP per spike and synapse, like events",
     "static power: the whole chip for the whole latency, no power gating",
 ]
 
