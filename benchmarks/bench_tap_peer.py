@@ -26,6 +26,7 @@ Changed in the peer's scratch copy, nothing else: the Python < 3.10 import in
 
     .venv/bin/python benchmarks/bench_tap_peer.py --tasks CartPole-V --seeds 0 1 2
     .venv/bin/python benchmarks/bench_tap_peer.py --quick        # 1 seed, 1,200 steps, CartPole-V
+    .venv/bin/python benchmarks/bench_tap_peer.py --finished-only  # redraw, start nothing
 """
 
 from __future__ import annotations
@@ -170,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--run-neurorl", action="store_true", help="run neurorl's cells first")
     p.add_argument("--out", default=None, help="default figures")
     p.add_argument("--quick", action="store_true", help="1 seed, 1,200 steps, CartPole-V")
+    p.add_argument("--finished-only", action="store_true",
+                   help="start no run: the table and figure from the runs that have finished")
     args = p.parse_args(argv)
     if args.quick:
         args.tasks, args.seeds, args.run_neurorl = ["CartPole-V"], args.seeds[:1], True
@@ -185,15 +188,23 @@ def main(argv: list[str] | None = None) -> int:
             for enc in args.encoders:
                 theirs = []
                 for seed in args.seeds:
+                    run_dir = runs / f"{task}_{enc}_s{seed}"
+                    if args.finished_only and not (run_dir / "result.json").exists():
+                        continue
                     print(f"authors' {PEER_NAMES[enc]} on {task}, seed {seed}, {steps} steps")
                     theirs.append(peer_run(src, task, enc, seed, steps, args.peer_threads,
-                                           runs / f"{task}_{enc}_s{seed}"))
+                                           run_dir))
                 ours = neurorl_runs(nrl_runs, task, enc, args.seeds, args.run_neurorl,
                                     args.quick)
                 curves[(task, enc, "authors")], curves[(task, enc, "neurorl")] = theirs, ours
                 a, b = summarise("authors", task, enc, theirs), summarise("neurorl", task, enc,
                                                                           ours)
-                b["wall_ratio_authors_over_neurorl"] = a["train_s_mean"] / b["train_s_mean"]
+                both = {r["seed"] for r in theirs} & {r["seed"] for r in ours}
+                b["wall_ratio_authors_over_neurorl"] = (  # on the seeds both sides have
+                    float(np.mean([r["train_s"] for r in theirs if r["seed"] in both])
+                          / np.mean([r["train_s"] for r in ours if r["seed"] in both]))
+                    if both else float("nan"))
+                b["ratio_seeds"] = len(both)
                 rows += [a, b]
                 print(f"  authors {a['final_return_mean']:.1f} ± {a['final_return_std']:.1f} in "
                       f"{a['train_s_mean']:.0f} s; neurorl ({b['seeds']} seeds) "
