@@ -30,8 +30,8 @@ Writes, into OUT (default figures):
   (mean over seeds): the 45 nm count (4.6 pJ per MAC, 0.9 pJ per synaptic operation; embedders,
   encoder with its gates and recurrent products, head; :mod:`neurorl.hardware.recurrent_ops`)
   split by part, with each TAP spiking encoder's deployed Brian2 network on the nc64c and Loihi
-  chip models (``--chips``: ``neurorl energy`` on the first finished seed's actor) and the
-  GRSN / GRU ratio the paper puts at about 50 %.
+  chip models (``--chips``: ``neurorl energy`` on the first finished seed's actor, its JSON
+  reports in ``tap_energy_chips/``) and the GRSN / GRU ratio the paper puts at about 50 %.
 """
 
 from __future__ import annotations
@@ -236,7 +236,7 @@ def chip_energy(cells, out: Path, decisions: int = 500) -> list[dict]:
             continue
         run = min(runs, key=lambda r: r["seed"])
         actor = Path(run["summary"]["run_dir"]) / "actor.npz"
-        report = out / "runs" / "energy" / f"{task}_{enc}_s{run['seed']}.json"
+        report = out / "tap_energy_chips" / f"{task}_{enc}_s{run['seed']}.json"
         args = ["energy", str(actor), "--samples", str(decisions), "--json", str(report)]
         for chip in CHIPS:
             args += ["--profile", chip]
