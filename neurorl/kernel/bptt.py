@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,8 +33,10 @@ from neurorl.kernel.inputs import check_inputs
 from neurorl.kernel.loops import LayerPlan, layer_loops
 from neurorl.kernel.surrogate import Surrogate, get_surrogate
 from neurorl.memory import keep_freed_memory
-from neurorl.network import Network, NetworkError
-from neurorl.topology import Layer
+from neurorl.topology import Layer, NetworkError
+
+if TYPE_CHECKING:  # the network imports the kernel for Network.kernel()
+    from neurorl.network import Network
 
 __all__ = ["Kernel", "KernelCache", "LayerTrace"]
 
