@@ -333,6 +333,10 @@ def markdown_table(rows: list[dict]) -> str:
     lines = ["| task | encoder | seeds | final return | env steps to 90 % | wall (s) | "
              "spikes/step | 45 nm (nJ) |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
+        if not r["seeds"]:
+            lines.append(f"| {r['task']} | `{r['encoder']}` | 0/{r['planned']} | not run yet "
+                         "| | | | |")
+            continue
         to90 = (f"{r['steps_to_90_mean']:,.0f} ({r['seeds_reaching_90']}/{r['seeds']})"
                 if r["seeds_reaching_90"] else f"never (0/{r['seeds']})")
         spikes = "-" if r["encoder"] in NON_SPIKING else f"{r['spikes_per_step_mean']:.1f}"
