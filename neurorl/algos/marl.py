@@ -33,7 +33,6 @@ uninterrupted one does.
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,7 @@ from neurorl.ann import nn
 from neurorl.ann.mixers import MIXERS, make_mixer
 from neurorl.ann.optim import Adam, clip_grad_norm
 from neurorl.plots import write_csv
+from neurorl.rl.agent_state import TrainingClock
 from neurorl.rl.episode_replay import EpisodeReplay
 from neurorl.rl.marl_agent import AgentNet, agent_inputs
 from neurorl.rl.marl_envs import make_marl_env
@@ -312,10 +312,10 @@ def _train(cfg: MARLConfig, out_dir, progress: bool, resume: bool) -> MARLResult
     evals: list[tuple[int, float]] = []
     episodes: list[tuple[int, float, int]] = []
     step = 0
-    wall_before = 0.0  # seconds of training before this attempt (a resumed run)
+    wall_before = 0.0
     if resume and out is not None and (out / STATE_FILE).exists():
         step, wall_before = load_state(out / STATE_FILE, cfg, learner, rb, rng, evals, episodes)
-    t0, first = time.perf_counter(), step
+    clock, first = TrainingClock(wall_before), step
     bar = tqdm(total=cfg.total_steps, initial=step, unit="step", disable=not progress,
                desc=f"{cfg.mixer.upper()} {cfg.encoder} {cfg.env_id}", dynamic_ncols=True)
     stats: dict[str, float] = {}
@@ -336,14 +336,14 @@ def _train(cfg: MARLConfig, out_dir, progress: bool, resume: bool) -> MARLResult
         if cfg.eval_every and step // cfg.eval_every > previous // cfg.eval_every:
             evals.append((step, float(evaluate(learner.agent, cfg.env_id, cfg.eval_episodes,
                                                cfg.eval_seed).mean())))
-        rate = (step - first) / max(time.perf_counter() - t0, 1e-9)
+        rate = (step - first) / max(clock.attempt_s(), 1e-9)
         bar.set_postfix(ret=f"{ret:.1f}", eval=f"{evals[-1][1]:.1f}" if evals else "-",
                         loss=f"{stats.get('loss', float('nan')):.3g}", eps=f"{epsilon:.2f}",
                         sps=f"{rate:.0f}", refresh=False)
         if out is not None and cfg.checkpoint_every and (
                 step // cfg.checkpoint_every > previous // cfg.checkpoint_every):
             save_state(out / STATE_FILE, cfg, learner, rb, rng, evals, episodes, step,
-                       wall_before + time.perf_counter() - t0)
+                       clock.total_s())
     bar.close()
     env.close()
     if out is not None:
@@ -352,9 +352,9 @@ def _train(cfg: MARLConfig, out_dir, progress: bool, resume: bool) -> MARLResult
                   float_format=None)
         if cfg.checkpoint_every:
             save_state(out / STATE_FILE, cfg, learner, rb, rng, evals, episodes, step,
-                       wall_before + time.perf_counter() - t0)
+                       clock.total_s())
     return MARLResult(learner, evals, episodes, step, learner.updates,
-                      wall_before + time.perf_counter() - t0)
+                      clock.total_s())
 
 
 # --------------------------------------------------------------------------------------------

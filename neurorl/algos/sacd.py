@@ -36,7 +36,6 @@ makes an interrupted run end where the uninterrupted one does.
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -46,7 +45,14 @@ from neurorl import checkpoint
 from neurorl.ann import nn
 from neurorl.ann.optim import Adam
 from neurorl.plots import write_csv
-from neurorl.rl.agent_state import RecurrentConfig, copy_net, load_state, polyak, save_state
+from neurorl.rl.agent_state import (
+    RecurrentConfig,
+    TrainingClock,
+    copy_net,
+    load_state,
+    polyak,
+    save_state,
+)
 from neurorl.rl.envs import make_env
 from neurorl.rl.evaluate import evaluate
 from neurorl.rl.policy import StatefulPolicy
@@ -273,10 +279,10 @@ def _train(cfg: SACDConfig, out_dir, progress: bool, resume: bool) -> TrainResul
     evals: list[tuple[int, float]] = []
     episodes: list[tuple[int, float, int]] = []
     step = 0
-    wall_before = 0.0  # seconds of training before this attempt (a resumed run)
+    wall_before = 0.0
     if resume and out is not None and (out / STATE_FILE).exists():
         step, wall_before = load_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes)
-    t0, first_step = time.perf_counter(), step
+    clock, first_step = TrainingClock(wall_before), step
     bar = tqdm(total=cfg.total_steps, initial=step, unit="step", disable=not progress,
                desc=f"SAC-D {cfg.encoder} {cfg.env_id}", dynamic_ncols=True)
     stats: dict[str, float] = {}
@@ -314,7 +320,7 @@ def _train(cfg: SACDConfig, out_dir, progress: bool, resume: bool) -> TrainResul
         if episode + 1 >= cfg.random_episodes and not reached:
             for _ in range(int(round(cfg.updates_per_step * len(record["reward"])))):
                 stats = agent.update(rb.sample(rng, cfg.batch_size))
-        rate = (step - first_step) / max(time.perf_counter() - t0, 1e-9)
+        rate = (step - first_step) / max(clock.attempt_s(), 1e-9)
         bar.set_postfix(ret=f"{episodes[-1][1]:.0f}", eval=f"{evals[-1][1]:.0f}" if evals else "-",
                         q=f"{stats.get('critic_loss', float('nan')):.3g}",
                         alpha=f"{stats.get('alpha', float('nan')):.3g}", sps=f"{rate:.0f}",
@@ -323,7 +329,7 @@ def _train(cfg: SACDConfig, out_dir, progress: bool, resume: bool) -> TrainResul
             step // cfg.checkpoint_every > (step - len(record["reward"])) // cfg.checkpoint_every
         ):
             save_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes, step,
-                       wall_before + time.perf_counter() - t0)
+                       clock.total_s())
     bar.close()
     env.close()
     if out is not None:
@@ -332,9 +338,9 @@ def _train(cfg: SACDConfig, out_dir, progress: bool, resume: bool) -> TrainResul
                   float_format=None)
         if cfg.checkpoint_every:
             save_state(out / STATE_FILE, cfg, agent, rb, rng, evals, episodes, step,
-                       wall_before + time.perf_counter() - t0)
+                       clock.total_s())
     return TrainResult(agent, evals, episodes, step, agent.updates,
-                       wall_before + time.perf_counter() - t0, out)
+                       clock.total_s(), out)
 
 
 # --------------------------------------------------------------------------------------------

@@ -111,11 +111,11 @@ def graph_from_network(net) -> Graph:
     for conn in net.connections:
         i, j = conn.pairs()
         coupling = "analog" if conn.pre.is_input else conn.coupling
-        model = None if conn.pre.is_input else conn.pre.model
-        if coupling == "summed" and model.spiking and spike_valued(
-                brian2.Equations(model.brian2_equations), model.reset, model.method,
-                conn.pre.out_variable):
-            coupling = "spike_summed"
+        if coupling == "summed":
+            m = conn.pre.model
+            if m.spiking and spike_valued(brian2.Equations(m.brian2_equations), m.reset,
+                                          m.method, conn.pre.out_variable):
+                coupling = "spike_summed"
         projs.append(Projection(conn.name, conn.pre.name, conn.post.name, i, j, coupling))
     return Graph(pops, projs)
 

@@ -13,6 +13,7 @@ changes the numbers is refused, naming the fields.
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,7 +22,23 @@ import numpy as np
 from neurorl import checkpoint
 from neurorl.rl.recurrent_ac import RecurrentNet
 
-__all__ = ["RecurrentConfig", "copy_net", "load_state", "polyak", "save_state"]
+__all__ = ["RecurrentConfig", "TrainingClock", "copy_net", "load_state", "polyak", "save_state"]
+
+
+class TrainingClock:
+    """Seconds of training of a run: this attempt's, and in total with the attempts before a
+    resume (``before_s``, from the resume state)."""
+
+    def __init__(self, before_s: float = 0.0) -> None:
+        self.before_s, self.start = before_s, time.perf_counter()
+
+    def attempt_s(self) -> float:
+        """Seconds since this attempt started."""
+        return time.perf_counter() - self.start
+
+    def total_s(self) -> float:
+        """Seconds of training in all attempts."""
+        return self.before_s + self.attempt_s()
 
 FREE_FIELDS = ("checkpoint_every", "blas_threads")  # config fields that do not change numbers
 
