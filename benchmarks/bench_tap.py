@@ -44,6 +44,12 @@ calls per cell): RecurrentLIF 114 ms (1 thread) / 102 ms (2 threads) median, GRU
 22 s, with CPU time about equal to wall time (one thread waiting on its descheduled partner), so
 the 2-thread means were 1,255 and 146 ms against 116 and 107 ms at 1 thread.
 
+The GRU update's floor: after the table, every matrix product of neurorl's GRU update
+(:func:`gru_update_products`: 463 products, 4.26 GFLOP) is timed alone with numpy's BLAS at each
+``--nrl-threads`` count, and all its FLOPs are divided by the best sgemm rate of the same run. No
+implementation of this arithmetic on this BLAS is faster than "the products alone", so the
+peer's time over it bounds the ratio any implementation could show here (``--no-floor`` skips it).
+
 Run (from the repository root)::
 
     .venv/bin/python benchmarks/bench_tap.py                    # both sides, 3 rounds x 10 calls
@@ -149,6 +155,97 @@ def neurorl_update_ms(encoder: str, repeats: int, loops: str = "auto",
             if i >= 3:  # warm-up calls first
                 times.append(1000 * (time.perf_counter() - start))
     return times
+
+
+# ---------------------------------------------------------------------------------------------
+# the arithmetic floor of the GRU update on this machine
+# ---------------------------------------------------------------------------------------------
+
+def gru_update_products() -> dict[tuple[int, int, int], int]:
+    """The matrix products of one neurorl GRU update: ``{(m, k, n): count}`` for (m, k) @ (k, n).
+
+    Read off the update (``SACDAgent.update``): forward passes of the actor (1 head), the target
+    critic and the critic twice (2 heads each; the second against the updated critic), backward
+    passes of the critic and the actor, over T = L + 1 = 65 steps of B = 32 sequences (R = T*B
+    rows). A forward: the four embeddings, the GRU's input projection (R, 48) @ (48, 3H), T
+    recurrent products (B, H) @ (H, 3H), per head (R, 160) @ (160, 128), (R, 128) @ (128, 128),
+    (R, 128) @ (128, A). A backward: each head layer's dW and dx, T products (B, 3H) @ (3H, H),
+    the GRU's dW_ih, dW_hh and dx, the embeddings' dW. The authors' code does the same products
+    plus a second actor forward (it does not reuse the actor's pass between the critic's target and
+    the actor's loss), so this is a floor for both sides.
+    """
+    from neurorl.rl.recurrent_ac import ArchConfig
+
+    arch = ArchConfig(encoder="gru", hidden=SHAPES["hidden"])
+    B, T, H = SHAPES["batch_size"], SHAPES["seq_len"] + 1, arch.hidden
+    R, O, A = T * B, SHAPES["obs_dim"], SHAPES["n_actions"]
+    n_in = arch.action_embedding + arch.reward_embedding + arch.observation_embedding
+    embeds = [(A, arch.action_embedding), (1, arch.reward_embedding),
+              (O, arch.observation_embedding), (O, arch.shortcut_embedding)]
+    widths = [H + arch.shortcut_embedding, *arch.head_hidden, A]
+    layers = list(zip(widths[:-1], widths[1:], strict=True))
+    products: dict[tuple[int, int, int], int] = {}
+
+    def add(shape: tuple[int, int, int], count: int = 1) -> None:
+        products[shape] = products.get(shape, 0) + count
+
+    def forward(heads: int) -> None:
+        for k, n in embeds:
+            add((R, k, n))
+        add((R, n_in, 3 * H))
+        add((B, H, 3 * H), T)
+        for k, n in layers:
+            add((R, k, n), heads)
+
+    def backward(heads: int) -> None:
+        for k, n in layers:
+            add((k, R, n), heads)  # dW
+            add((R, n, k), heads)  # dx
+        add((B, 3 * H, H), T)
+        add((n_in, R, 3 * H))
+        add((H, R, 3 * H))
+        add((R, 3 * H, n_in))
+        for k, n in embeds:
+            add((k, R, n))
+
+    for heads in (1, 2, 2, 2):  # actor, target critic, critic, critic after its step
+        forward(heads)
+    backward(2)  # critic
+    backward(1)  # actor
+    return products
+
+
+def blas_floor(products: dict[tuple[int, int, int], int], threads: int,
+               repeats: int = 20) -> dict:
+    """Time each distinct product of ``products`` alone in float32 with numpy's BLAS at
+    ``threads`` threads (best of ``repeats``), and the machine's best sgemm rate (a
+    (2048, 512) @ (512, 512) product).
+
+    Returns ``{"gflop", "blas_ms"` (the sum of count x time: the products alone, nothing else),
+    ``"peak_gflops"``, ``"peak_ms"`` (all the FLOPs at that rate)}``.
+    """
+    import numpy as np
+
+    from neurorl.ann.nn import blas_threads
+
+    def best_s(m: int, k: int, n: int) -> float:
+        rng = np.random.default_rng(0)
+        a = rng.random((m, k), dtype=np.float32)
+        b = rng.random((k, n), dtype=np.float32)
+        out = np.empty((m, n), np.float32)
+        times = []
+        for _ in range(repeats + 2):
+            start = time.perf_counter()
+            np.matmul(a, b, out=out)
+            times.append(time.perf_counter() - start)
+        return min(times[2:])
+
+    with blas_threads(threads):
+        blas_s = sum(count * best_s(*shape) for shape, count in products.items())
+        peak = 2 * 2048 * 512 * 512 / best_s(2048, 512, 512) / 1e9
+    flop = sum(2 * m * k * n * count for (m, k, n), count in products.items())
+    return {"gflop": flop / 1e9, "blas_ms": 1000 * blas_s, "peak_gflops": peak,
+            "peak_ms": 1000 * flop / 1e9 / peak}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,6 +429,8 @@ def main() -> None:
     ap.add_argument("--nrl-threads", type=int, nargs="+", default=[1, 2],
                     help="BLAS thread counts for neurorl")
     ap.add_argument("--only", choices=["both", "peer", "neurorl"], default="both")
+    ap.add_argument("--no-floor", action="store_true",
+                    help="skip timing the GRU update's matrix products alone (its floor here)")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per peer block")
     ap.add_argument("--out", default=None, help="write all timings as JSON here")
     ap.add_argument("--peer-worker", default=None, help=argparse.SUPPRESS)
@@ -452,6 +551,19 @@ def main() -> None:
         print(f"{enc:>12} {pc:>16} {nc:>16} {rc:>13} {bc:>16} {sc:>13}")
     print(f"neurorl ms: kernel loops {a.nrl_loops[-1]!r} at the faster thread count; before: "
           "the reference Python loops (the kernel before issue 19)")
+    if do_nrl and "gru" in a.encoders and not a.no_floor:
+        products = gru_update_products()
+        print(f"\nGRU update floor: {sum(products.values())} matrix products, "
+              f"{sum(2 * m * k * n * c for (m, k, n), c in products.items()) / 1e9:.2f} GFLOP")
+        p = summary["peer"].get("gru")
+        for th in a.nrl_threads:
+            floor = blas_floor(products, th)
+            summary.setdefault("gru_floor", {})[str(th)] = floor
+            bound = (f"; peer {p['median']:.1f} ms / products alone = at most "
+                     f"{p['median'] / floor['blas_ms']:.2f}x" if p else "")
+            print(f"  {th} BLAS thread(s): the products alone {floor['blas_ms']:.1f} ms; all "
+                  f"FLOPs at the best sgemm rate ({floor['peak_gflops']:.0f} GFLOP/s) "
+                  f"{floor['peak_ms']:.1f} ms{bound}", flush=True)
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(json.dumps(summary, indent=1))

@@ -362,6 +362,8 @@ def _run_distill(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------------
 def _args_energy(p: argparse.ArgumentParser) -> None:
     """Arguments of ``neurorl energy`` (argparse parser ``p``); imports nothing heavy."""
+    from neurorl.sim.devices import names
+
     p.add_argument("checkpoint", help="a spiking network checkpoint, or a DQN teacher.npz")
     p.add_argument("--profile", action="append", default=None,
                    help="chip profile name or .toml path (repeatable; default nc64c)")
@@ -377,6 +379,12 @@ def _args_energy(p: argparse.ArgumentParser) -> None:
                    help="time steps per decision (default: the checkpoint's 'T', else 8)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-quantize", action="store_true", help="run the float network")
+    p.add_argument(
+        "--backend", default="runtime", choices=names(),
+        help="what runs the network to count its spikes (neurorl.sim.devices): runtime (Brian2, "
+        "fixed point or float), or batch work in float (--no-quantize): kernel, "
+        "cpp_standalone, genn (counts it under schedule genn), cuda",
+    )
     p.add_argument("--json", default=None, help="write the report(s) to this JSON file")
 
 
@@ -423,7 +431,8 @@ def _run_energy(args: argparse.Namespace) -> int:
         obs, source = observations(env_id, args.samples, args.seed, teacher)
         inputs = coding.constant_current(obs, T, meta.get("obs_scale"))
         label = f"{Path(args.checkpoint).name} on {env_id} ({source} observations)"
-        out["chips"] = chip_reports(args, net, inputs, label, overrides, dnn=dnn)
+        out["chips"] = chip_reports(args, net, inputs, label, overrides, dnn=dnn,
+                                    device=args.backend)
     write_energy_json(args, out)
     return 0
 

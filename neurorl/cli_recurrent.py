@@ -54,7 +54,8 @@ def energy_of_tap_actor(args: argparse.Namespace, overrides: dict[str, float]) -
     if hasattr(actor.encoder, "net") and actor.encoder.carry:
         net, inputs = to_network(actor), np.concatenate(episodes)[:, None]
         label = f"{Path(args.checkpoint).name} on {env_id} ({len(inputs)} greedy steps)"
-        out["chips"] = chip_reports(args, net, inputs, label, overrides, steps_per_decision=1)
+        out["chips"] = chip_reports(args, net, inputs, label, overrides, steps_per_decision=1,
+                                    device=args.backend)
     else:
         print(f"encoder {encoder!r} is not a TAP spiking encoder: no chip report (the count "
               "above is its energy)")

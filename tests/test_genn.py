@@ -11,6 +11,7 @@ Three groups of tests, every name holding "genn" (``pytest tests -k genn`` selec
   runs every model of ``models/`` (alone, recurrent, in the GRSN stack, sparse) and the
   converted CartPole network side by side, and each equals the kernel (identical spikes,
   states within 1e-9); ``neurorl convert --backend genn`` prints the kernel's conversion rate;
+  the chip counts of ``neurorl energy --backend genn`` equal the kernel's;
 * in the main environment, ``test_genn_env_suite`` runs the GeNN tests in ``.venv-genn`` (a
   subprocess) when it exists, and is reported as an XFAIL saying "NOT RUN" otherwise.
 """
@@ -260,6 +261,25 @@ def test_genn_convert_cli_prints_the_kernel_conversion_rate(cartpole_run, tmp_pa
         rates[backend] = json.loads(out.read_text())
     for key in ("conversion_rate_robust", "conversion_rate_count", "spikes_per_decision"):
         assert rates["genn"][key] == pytest.approx(rates["kernel"][key], abs=1e-12), key
+
+
+@needs_genn
+def test_genn_energy_counts_equal_the_kernel_counts(converted_cartpole):
+    """``estimate(..., device="genn")`` (``neurorl energy --backend genn --no-quantize``) counts
+    the converted CartPole network from GeNN's spikes: the kernel's counts under schedule genn."""
+    from neurorl.hardware.estimate import estimate
+
+    snn, obs = converted_cartpole
+    inputs = snn.inputs(obs, T)
+    on_genn = estimate(snn.net, inputs, "nc64c", quantize=False, device="genn")
+    kernel = estimate(snn.net.with_schedule("genn"), inputs, "nc64c", quantize=False,
+                      device="kernel")
+    assert on_genn.counts["spikes_total"] > 0
+    assert on_genn.counts["spikes"] == kernel.counts["spikes"]
+    for key in ("sops", "updates", "messages", "hops", "host_macs"):
+        assert on_genn.counts[key] == pytest.approx(kernel.counts[key], abs=1e-9), key
+    assert on_genn.energy_pj == pytest.approx(kernel.energy_pj, rel=1e-12)
+    assert any("device 'genn'" in note and "schedule 'genn'" in note for note in on_genn.notes)
 
 
 @needs_genn

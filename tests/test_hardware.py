@@ -342,6 +342,39 @@ def test_device_and_estimate_count_the_same(tmp_path):
     assert dev.latency_decision_s == pytest.approx(rep.latency_decision_s)
 
 
+# -- counting on a batch device ----------------------------------------------------------------
+@pytest.mark.parametrize("build", ["cartpole_student", "grsn_stack", "recurrent_lif"])
+def test_batch_device_counts_equal_the_runtime_counts(build):
+    """The float network counted from the kernel's spike rasters gives the runtime run's counts
+    (events, spike-valued and dense summed couplings, recurrence), energy and latency."""
+    from conftest import grsn_stack, single_layer_net
+
+    net = {"cartpole_student": cartpole_student, "grsn_stack": grsn_stack,
+           "recurrent_lif": lambda: single_layer_net("lif", recurrent=True, seed=3)}[build]()
+    n_in = net.inputs[0].size
+    inputs = 3 * np.abs(np.random.default_rng(2).normal(size=(12, 4, n_in)))
+    reports = {device: estimate(net, inputs, "nc64c", quantize=False, device=device)
+               for device in ("runtime", "kernel")}
+    runtime, kernel = reports["runtime"], reports["kernel"]
+    assert runtime.counts["spikes_total"] > 0
+    assert kernel.counts["spikes"] == pytest.approx(runtime.counts["spikes"], abs=1e-12)
+    for key in ("sops", "updates", "messages", "hops", "host_macs"):
+        assert kernel.counts[key] == pytest.approx(runtime.counts[key], abs=1e-9), key
+    assert kernel.energy_pj == pytest.approx(runtime.energy_pj, rel=1e-12)
+    assert kernel.latency_decision_s == pytest.approx(runtime.latency_decision_s, rel=1e-12)
+    assert any("device 'kernel'" in note for note in kernel.notes)
+    assert not any("device" in note for note in runtime.notes)
+
+
+def test_fixed_point_on_a_batch_device_is_one_clear_error():
+    from neurorl.sim.devices import DeviceError
+
+    inputs = np.ones((3, 2, 4))
+    with pytest.raises(DeviceError, match=r"fixed point runs on the 'runtime' device only.*"
+                                          r"'kernel'.*--no-quantize"):
+        estimate(cartpole_student(), inputs, "nc64c", device="kernel")
+
+
 # -- the `neurorl energy` command --------------------------------------------------------------
 def test_energy_command_on_a_student_checkpoint(tmp_path, capsys):
     from neurorl import cli
@@ -364,3 +397,11 @@ def test_energy_command_on_a_student_checkpoint(tmp_path, capsys):
     assert data["dnn"][0]["macs"] == 4 * 32 + 32 * 2
     assert data["chips"][0]["decisions"] == 8
     assert "teacher observations" in capsys.readouterr().out
+    float_args = ["energy", str(student), "--samples", "8", "--no-quantize"]
+    assert cli.main([*float_args, "--json", str(out)]) == 0
+    assert cli.main([*float_args, "--backend", "kernel", "--json", str(tmp_path / "k.json")]) == 0
+    runtime, kernel = (json.loads(p.read_text())["chips"][0] for p in (out, tmp_path / "k.json"))
+    assert kernel["counts_per_decision"]["sops"] == pytest.approx(
+        runtime["counts_per_decision"]["sops"])
+    assert kernel["energy_per_decision_pj"] == pytest.approx(runtime["energy_per_decision_pj"])
+    assert "counted on device 'kernel'" in capsys.readouterr().out

@@ -5,6 +5,16 @@ The same steps as the ``nc64c`` Brian2 device (:mod:`neurorl.hardware.device`), 
 the network in one Brian2 run (as :func:`neurorl.sim.batch.run_batch`), each copy one decision
 window. With ``quantize=True`` the float network runs too, and the report gives the fraction of
 decisions on which both take the same action (argmax of the readout).
+
+``device`` picks what runs the network (a name of :mod:`neurorl.sim.devices`). ``"runtime"``
+(the default) runs the mapped Brian2 objects with monitors, in the chip's fixed point or in
+float. Any other device (``"kernel"``, ``"cpp_standalone"``, ``"genn"``, ``"cuda"``) runs the
+float network as batch work (:func:`~neurorl.sim.batch.run_batch`) and counts the spike rasters
+it records, the same counts the runtime run gives for the same spikes. There is no fixed point
+on those devices: it is Brian2 code run after the state update and after the synaptic input
+each step, slots that a standalone run of GeNN's fixed schedule does not have. GeNN runs
+schedule ``"genn"`` only, so ``device="genn"`` counts ``net.with_schedule("genn")`` (on_pre
+effects land one step later there), and says so.
 """
 
 from __future__ import annotations
@@ -15,7 +25,7 @@ import numpy as np
 
 from neurorl import coding
 from neurorl.hardware.ann import dnn_cost
-from neurorl.hardware.counting import Probe, Traffic
+from neurorl.hardware.counting import Probe, Traffic, count
 from neurorl.hardware.mapping import graph_from_brian2, map_network
 from neurorl.hardware.profiles import Profile, load_profile
 from neurorl.hardware.quantize import quantize_brian2
@@ -57,16 +67,57 @@ def simulate(
     mapping,
     quantize: bool = True,
     readout: Readout | None = None,
+    device: str = "runtime",
 ):
-    """Run ``net`` on ``inputs`` (T, B, n_in) as B copies in Brian2, mapped on ``mapping``.
+    """Run ``net`` on ``inputs`` (T, B, n_in) as B copies, mapped on ``mapping``, on ``device``.
 
-    Returns ``(counts, readout (B, n_out), quantization info or None)``.
+    Returns ``(counts, readout (B, n_out), quantization info or None)``. On a batch device (any
+    but ``"runtime"``, see the module doc) the network runs in float (``quantize=True`` is a
+    :class:`~neurorl.sim.devices.DeviceError`), and the readout is None when that device does
+    not record the output layer's readout variable (a subexpression such as ``y`` of
+    models/linear.toml).
     """
     if not isinstance(inputs, dict):
         inputs = {net.inputs[0].name: np.asarray(inputs, dtype=float)}
     T, B = next(iter(inputs.values())).shape[:2]
+    if device != "runtime":
+        if quantize:
+            raise devices.DeviceError(
+                f"the chip's fixed point runs on the 'runtime' device only (Brian2 code after "
+                f"the state update and after the synaptic input each step, which device "
+                f"{device!r} cannot run); count the float network there (quantize=False, "
+                f"--no-quantize) or use device 'runtime'"
+            )
+        return _simulate_batch(net, inputs, mapping, readout, device)
     with devices.use("runtime"):
         return _simulate(net, inputs, mapping, quantize, readout, T, B)
+
+
+def _simulate_batch(net, inputs, mapping, readout, device):
+    """The float network as batch work on ``device``, counted from the rasters it records."""
+    from neurorl.sim.batch import run_batch
+
+    if devices.get(device).schedule == "genn" and net.schedule != "genn":
+        print(f"{device}: counting the network under schedule 'genn' (GeNN's fixed order: "
+              f"on_pre effects land at the start of the next step), not {net.schedule!r}")
+        net = net.with_schedule("genn")
+    result = run_batch(net, inputs, device, record="all")
+    spikes, analog = {}, {}
+    for pop in mapping.graph.populations.values():
+        if pop.kind == "analog_input":
+            analog[pop.name] = np.asarray(inputs[pop.name], dtype=float).transpose(1, 0, 2)
+        elif pop.spiking:
+            spikes[pop.name] = result.spikes[pop.name].transpose(1, 0, 2)
+    counts = count(mapping, spikes, analog, Traffic.of(mapping))
+    out = net.output_layer
+    states = result.states[out.name]
+    var = out.model.output or out.model.state_variables[0]
+    if readout is None and not (out.model.spiking and out.name in result.spikes) \
+            and var not in states:
+        return counts, None, None
+    values = (readout or (lambda s, k: readout_values(net, s, k)))(
+        states, result.spikes.get(out.name))
+    return counts, np.asarray(values), None
 
 
 def _simulate(net, inputs, mapping, quantize, readout, T, B):
@@ -122,6 +173,7 @@ def estimate(
     dnn=None,
     dnn_profiles: tuple[str, ...] = ("cpu_45nm", "gpu_a100"),
     label: str = "",
+    device: str = "runtime",
     **overrides: float,
 ) -> ChipReport:
     """Latency and energy per decision of ``net`` on the chip of ``profile``.
@@ -137,15 +189,17 @@ def estimate(
             spikes (T, B, n_out) or None; default :func:`readout_values`.
         dnn: the DNN counterpart (anything :func:`~neurorl.hardware.ann.dnn_cost` takes), priced
             on ``dnn_profiles`` and attached to the report.
+        device: what runs the network (see the module doc): ``"runtime"``, or a batch device
+            for the float network (``quantize=False``).
 
     Raises :class:`~neurorl.hardware.mapping.MappingError` when the network does not fit.
     """
     profile = load_profile(profile, **overrides)
     mapping = map_network(net, profile)
-    counts, values, info = simulate(net, inputs, mapping, quantize, readout)
+    counts, values, info = simulate(net, inputs, mapping, quantize, readout, device)
     agreement = None
     if quantize and compare_float:
-        _, float_values, _ = simulate(net, inputs, mapping, False, readout)
+        _, float_values, _ = simulate(net, inputs, mapping, False, readout, device)
         agreement = float(np.mean(values.argmax(-1) == float_values.argmax(-1)))
     report = ChipReport(
         **price(counts, mapping, steps_per_decision),
@@ -158,6 +212,10 @@ def estimate(
         },
         label=label,
     )
+    if device != "runtime":
+        schedule = "genn" if devices.get(device).schedule == "genn" else net.schedule
+        report.notes.append(f"counted on device {device!r} from the float network's spikes "
+                            f"(no fixed point), schedule {schedule!r}")
     if dnn is not None:
         report.add_dnn([dnn_cost(dnn, p) for p in dnn_profiles])
     return report

@@ -2,7 +2,8 @@
 
 The ``genn`` entry of :mod:`neurorl.sim.devices` calls :func:`prepare` before it selects
 Brian2GeNN's device, so every batch path (:func:`~neurorl.sim.batch.run_batch`,
-``neurorl convert --backend genn``, ``neurorl energy --device genn``) finds GeNN the same way:
+``neurorl convert --backend genn``, ``neurorl energy --backend genn --no-quantize``) finds GeNN
+the same way:
 
 * GeNN 4.x (>= 4.2.1; Brian2GeNN 1.7.0 does not know GeNN 5) at Brian2's preference
   ``devices.genn.path``, else ``$GENN_PATH``, else ``<venv>/genn`` (what ``make genn-env``
