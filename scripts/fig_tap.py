@@ -31,7 +31,13 @@ Writes, into OUT (default figures):
   encoder with its gates and recurrent products, head; :mod:`neurorl.hardware.recurrent_ops`)
   split by part, with each TAP spiking encoder's deployed Brian2 network on the nc64c and Loihi
   chip models (``--chips``: ``neurorl energy`` on the first finished seed's actor, its JSON
-  reports in ``tap_energy_chips/``) and the GRSN / GRU ratio the paper puts at about 50 %.
+  reports in ``tap_energy_chips/``) and the GRSN / GRU ratio the paper puts at about 50 %;
+* ``tap_claims.csv`` / ``tap_claims.md``: the study's claims per task, each from the per-seed
+  values of two cells (:func:`neurorl.seeds.compare_seeds`): ``grsn`` at >= 95 % of ``gru``
+  (normalised from the random policy's return: (R_grsn - R_rand) / (R_gru - R_rand), which stays
+  meaningful for negative returns), TAP against no TAP, the gate against ``lif``, memory against
+  ``mlp`` (the difference of the mean final returns, its standard error and Welch's p; "yes" at
+  p < 0.05) and GRSN's 45 nm energy per decision against GRU's (<= 0.5, the paper's claim).
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 
 from neurorl import sweep  # noqa: E402
 from neurorl.plots import pyplot, save, write_csv  # noqa: E402
+from neurorl.seeds import compare_seeds  # noqa: E402
 
 BLOCKS = ("cartpole", "pendulum", "popgym", "lunarlander")
 DEFAULT_BLOCKS = ("cartpole", "pendulum", "popgym")
@@ -143,6 +150,62 @@ def table(cells, random: dict[str, float], planned: dict[tuple[str, str], int]) 
                 "env_steps_per_s": float(np.sum(steps) / np.sum(wall)) if wall else float("nan"),
                 "random_return": random[task], "best_encoder_return": best})
     return rows
+
+
+# (claim, a, b, kind): "score" a's final return normalised by b's (>= 0.95), "beats" a's final
+# return above b's (Welch), "energy" a's 45 nm energy per decision over b's (<= 0.5)
+CLAIMS = (
+    ("grsn at >= 95 % of gru", "grsn", "gru", "score"),
+    ("TAP beats no TAP", "grsn", "grsn_notap", "beats"),
+    ("TAP beats no TAP", "lif", "lif_notap", "beats"),
+    ("the gate beats lif", "grsn", "lif", "beats"),
+    ("the gate beats lif", "grsn_input_gated", "lif", "beats"),
+    ("memory beats mlp", "grsn", "mlp", "beats"),
+    ("memory beats mlp", "gru", "mlp", "beats"),
+    ("energy grsn <= 0.5 x gru", "grsn", "gru", "energy"),
+)
+
+
+def claims(cells, random: dict[str, float]) -> list[dict]:
+    """Every claim of :data:`CLAIMS` on every task where both cells have finished seeds."""
+    rows = []
+    for task in sorted({t for t, _ in cells}):
+        for claim, a, b, kind in CLAIMS:
+            runs_a, runs_b = cells.get((task, a), []), cells.get((task, b), [])
+            if not runs_a or not runs_b:
+                continue
+            key = "energy_45nm_nj" if kind == "energy" else "final_return"
+            c = compare_seeds([r["summary"][key] for r in runs_a],
+                              [r["summary"][key] for r in runs_b])
+            span = c.mean_b - random[task]
+            score = (c.mean_a - random[task]) / span if span > 0 else float("nan")
+            verdict = {"score": "yes" if score >= 0.95 else "no",
+                       "energy": "yes" if c.ratio <= 0.5 else "no",
+                       "beats": c.beats()}[kind]
+            rows.append({"task": task, "claim": claim, "a": a, "b": b, "kind": kind,
+                         "quantity": key, "seeds_a": c.n_a, "seeds_b": c.n_b,
+                         "mean_a": c.mean_a, "mean_b": c.mean_b, "difference": c.difference,
+                         "se": c.se, "welch_df": c.df, "welch_p": c.p, "ratio": c.ratio,
+                         "score_ratio": score, "verdict": verdict})
+    return rows
+
+
+def markdown_claims(rows: list[dict]) -> str:
+    """``rows`` of :func:`claims` as a Markdown table."""
+    lines = ["| task | claim | a vs b (seeds) | measured | holds |", "|---|---|---|---|---|"]
+    for r in rows:
+        if r["kind"] == "score":
+            value = (f"{r['score_ratio']:.2f} of b's score (returns {r['mean_a']:.1f} / "
+                     f"{r['mean_b']:.1f} = {r['ratio']:.2f})")
+        elif r["kind"] == "energy":
+            value = f"{r['mean_a']:.0f} / {r['mean_b']:.0f} nJ = {r['ratio']:.2f}"
+        else:
+            p = "p n/a" if np.isnan(r["welch_p"]) else f"p = {r['welch_p']:.3g}"
+            se = "" if np.isnan(r["se"]) else f" ± {r['se']:.1f}"
+            value = f"{r['mean_a']:.1f} vs {r['mean_b']:.1f}: {r['difference']:+.1f}{se} ({p})"
+        lines.append(f"| {r['task']} | {r['claim']} | `{r['a']}` vs `{r['b']}` "
+                     f"({r['seeds_a']}/{r['seeds_b']}) | {value} | {r['verdict']} |")
+    return "\n".join(lines) + "\n"
 
 
 def curves(cells) -> list[dict]:
@@ -381,6 +444,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = table(cells, random, planned)
     write_csv(out / "tap_table.csv", rows)
     (out / "tap_table.md").write_text(markdown_table(rows))
+    claim_rows = claims(cells, random)
+    write_csv(out / "tap_claims.csv", claim_rows)
+    (out / "tap_claims.md").write_text(markdown_claims(claim_rows))
     curve_rows = curves(cells)
     write_csv(out / "tap_curves.csv", curve_rows)
     score_rows = scores(rows)
