@@ -44,8 +44,11 @@ import numpy as np
 
 from neurorl.kernel.loops import LayerPlan, spike_vjp_lines, threshold_reset_lines
 
-__all__ = ["cache_dir", "compiled_loops", "run_backward", "run_forward", "set_threads",
+__all__ = ["LOOPS", "cache_dir", "compiled_loops", "loops_choice", "missing_numba",
+           "run_backward", "run_forward", "set_threads", "single_thread_loop_blas",
            "unsupported", "vector_params"]
+
+LOOPS = ("auto", "compiled", "python")
 
 _JIT = '@njit(cache=True, inline="always", error_model="numpy")'  # the model's step functions
 _LOOP_JIT = '@njit(cache=True, error_model="numpy", nogil=True)'
@@ -60,6 +63,28 @@ from neurorl.kernel.scalar_math import heaviside as _heaviside
 '''
 
 
+def loops_choice(loops: str | None) -> str:
+    """Which time loops to run: ``loops`` if given, else the environment variable
+    ``NEURORL_LOOPS``, else ``"auto"`` (compiled where they cover the work, Python otherwise);
+    ``"compiled"`` (an error where they do not) and ``"python"`` (the reference loops) force one.
+    Anything else is a ValueError naming the value."""
+    choice = loops or os.environ.get("NEURORL_LOOPS") or "auto"
+    if choice not in LOOPS:
+        raise ValueError(f"loops (or NEURORL_LOOPS) must be 'auto', 'compiled' or 'python', "
+                         f"got {choice!r}")
+    return choice
+
+
+def missing_numba() -> str | None:
+    """Why the compiled loops cannot run here (numba or SciPy's BLAS not importable), or None."""
+    try:
+        import numba  # noqa: F401
+        import scipy.linalg.cython_blas  # noqa: F401  numba's np.dot needs SciPy's BLAS
+    except ImportError as err:
+        return f"numba or SciPy is missing ({err})"
+    return None
+
+
 def unsupported(plan: LayerPlan) -> str | None:
     """Why ``plan`` runs on the Python loop, or None when the compiled loop covers it."""
     if plan.smooth:
@@ -70,12 +95,7 @@ def unsupported(plan: LayerPlan) -> str | None:
                "Python loop"
     if plan.model.refractory:
         return "refractory models run on the Python loop (Brian2's conditional write per step)"
-    try:
-        import numba  # noqa: F401
-        import scipy.linalg.cython_blas  # noqa: F401  numba's np.dot needs SciPy's BLAS
-    except ImportError as err:
-        return f"numba or SciPy is missing ({err})"
-    return None
+    return missing_numba()
 
 
 def cache_dir() -> Path:
@@ -104,7 +124,7 @@ def compiled_loops(plan: LayerPlan, vector: tuple[bool, ...]):
 
 
 @lru_cache(maxsize=1)
-def _one_thread_for_products_in_loops() -> None:
+def single_thread_loop_blas() -> None:
     """numba's ``np.dot`` calls SciPy's own OpenBLAS (not numpy's, which
     :func:`neurorl.ann.nn.blas_threads` sets). Its products inside the loops are small (B, n) x
     (n, n), one per step; threaded, they compete with numpy's BLAS threads for the cores (a TAP
@@ -130,7 +150,7 @@ def _one_thread_for_products_in_loops() -> None:
 def _load(plan: LayerPlan, vector: tuple[bool, ...]):
     import numba
 
-    _one_thread_for_products_in_loops()
+    single_thread_loop_blas()
 
     source = _module_source(plan, vector)
     # numba's cache does not see changes to the functions a cached one calls: key them in
