@@ -8,7 +8,9 @@ neuron of each batch row once per step and calls the model's own step functions
 (:mod:`neurorl.kernel.codegen`, the Brian2-derived ``advance``/``threshold``/``reset`` and their
 VJPs, compiled for scalars) in the same order as the Python loop. Weight products that couple
 neurons within a step (recurrent connections) stay matrix products (BLAS), between the element
-passes.
+passes. A step that indexes too many arrays for LLVM to vectorise it as one loop over a row
+(GRSN's forward with gates from its own spikes) runs as one loop per statement instead
+(:mod:`neurorl.kernel.element_passes`).
 
 The generated module is written to a cache folder (``NEURORL_CACHE_DIR``, default
 ``~/.cache/neurorl``) named by the hash of its source, and compiled with ``cache=True``, so a new
@@ -42,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neurorl.kernel.element_passes import vectorise
 from neurorl.kernel.loops import LayerPlan, spike_vjp_lines, threshold_reset_lines
 
 __all__ = ["LOOPS", "cache_dir", "compiled_loops", "loops_choice", "missing_numba",
@@ -177,8 +180,8 @@ def _module_source(plan: LayerPlan, vector: tuple[bool, ...]) -> str:
     loops = [_forward_source(plan, params)]
     if plan.for_backward:
         loops.append(_backward_source(plan, params))
-    return "\n\n".join([_HEADER, model, *(_with_invariants(lp, hoisted, params) for lp in loops)]
-                       ) + "\n"
+    loops = [vectorise(_with_invariants(lp, hoisted, params)) for lp in loops]
+    return "\n\n".join([_HEADER, model, *loops]) + "\n"
 
 
 def _hoist(source: str, params: tuple[str, ...], vector: tuple[bool, ...]):
