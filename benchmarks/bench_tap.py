@@ -33,10 +33,11 @@ and max over all timed calls of all rounds, the per-round medians (their spread 
 drifting), the process CPU time per call (above the wall time only when the second thread did
 work) and the load average; the mean too, which is what a training run's wall time pays. The
 peer's "ms" in the final table is its faster thread count by the median.
-The neurorl side is timed in this process for every pair of ``--nrl-loops`` (the kernel's
-reference Python loops, as before issue 19, and its numba-compiled ones) and ``--nrl-threads``
-(numpy's BLAS threads), each round visiting all of them; its "ms" is the compiled loops at their
-faster thread count, "before" the Python loops at theirs.
+The neurorl side is timed in this process for every pair of ``--nrl-loops`` (``python``: the
+reference loops, numpy calls per step, of the spiking kernel as before issue 19 and of the GRU;
+``compiled``: their numba loops, ``neurorl.kernel.compiled`` and ``neurorl.ann.recurrent_compiled``)
+and ``--nrl-threads`` (numpy's BLAS threads), each round visiting all of them; its "ms" is the
+compiled loops at their faster thread count, "before" the Python loops at theirs.
 Under a load average above the core count, 2 threads can be several times slower than 1; read
 the load column before the verdict. Measured here (2026-12, load average 2-4, 4 runs, 192 timed
 calls per cell): RecurrentLIF 114 ms (1 thread) / 102 ms (2 threads) median, GRU 105 / 78 ms; at
@@ -124,7 +125,7 @@ def neurorl_update_ms(encoder: str, repeats: int, loops: str = "auto",
 
     ``encoder`` is ``"RecurrentLIF"`` (GRSN with TAP) or ``"gru"``; shapes as ``SHAPES`` (batch 32
     sequences x 64 steps, hidden 128, observation 2, 2 actions) and the authors' config values in
-    the module docstring. ``loops``: the kernel's time loops (``"python"``: the reference loops,
+    the module docstring. ``loops``: the encoders' time loops (``"python"``: the reference loops,
     as before issue 19; ``"compiled"``: numba, one thread); ``threads``: BLAS threads.
     """
     import numpy as np
@@ -135,7 +136,7 @@ def neurorl_update_ms(encoder: str, repeats: int, loops: str = "auto",
 
     # the authors' RecurrentLIF is neurorl's grsn_input_gated (gates from the input)
     name = {"RecurrentLIF": "grsn_input_gated"}.get(encoder, encoder)
-    os.environ["NEURORL_LOOPS"] = loops  # read when the encoders' kernels are built
+    os.environ["NEURORL_LOOPS"] = loops  # read by the kernels as built and by the GRU per call
     cfg = SACDConfig(encoder=name, hidden=SHAPES["hidden"], batch_size=SHAPES["batch_size"],
                      seq_len=SHAPES["seq_len"])
     agent = SACDAgent(SHAPES["obs_dim"], SHAPES["n_actions"], cfg)
@@ -425,7 +426,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--nrl-loops", nargs="+", choices=["python", "compiled"],
                     default=["python", "compiled"],
-                    help="neurorl's kernel loops to time (python: the reference loops)")
+                    help="neurorl's time loops to time (python: the reference loops)")
     ap.add_argument("--nrl-threads", type=int, nargs="+", default=[1, 2],
                     help="BLAS thread counts for neurorl")
     ap.add_argument("--only", choices=["both", "peer", "neurorl"], default="both")
@@ -549,8 +550,8 @@ def main() -> None:
         bc = f"{before['median']:.1f} ({before['best_threads']} thr)" if before else "-"
         sc = f"{before['median'] / n['median']:.2f}x faster" if before and n else "-"
         print(f"{enc:>12} {pc:>16} {nc:>16} {rc:>13} {bc:>16} {sc:>13}")
-    print(f"neurorl ms: kernel loops {a.nrl_loops[-1]!r} at the faster thread count; before: "
-          "the reference Python loops (the kernel before issue 19)")
+    print(f"neurorl ms: time loops {a.nrl_loops[-1]!r} at the faster thread count; before: "
+          "the reference Python loops (numpy calls per step)")
     if do_nrl and "gru" in a.encoders and not a.no_floor:
         products = gru_update_products()
         print(f"\nGRU update floor: {sum(products.values())} matrix products, "

@@ -191,3 +191,28 @@ def test_vectorisable_exp_matches_numpy():
     np.testing.assert_array_equal(out[:4], [np.inf, 0.0, np.nan, np.inf])
     assert out[4] == 0.0 and out[5] == 0.0  # numpy: 0 and a subnormal 3e-313; flushed to 0
     np.testing.assert_array_equal(steps[:3], [1.0, 0.0, np.nan])
+
+
+def test_float32_exp_within_an_ulp():
+    from numba import njit
+
+    from neurorl.kernel.scalar_math import exp32
+
+    @njit
+    def apply(x, out):
+        for i in range(x.size):
+            out[i] = exp32(x[i])
+
+    x = np.concatenate([np.linspace(-87.0, 88.0, 400_001),
+                        np.random.default_rng(1).normal(0.0, 3.0, 100_000)]).astype(np.float32)
+    out = np.empty_like(x)
+    apply(x, out)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, np.exp(x.astype(np.float64)), rtol=np.finfo(np.float32).eps,
+                               atol=0)
+    edge = np.array([np.inf, -np.inf, np.nan, 100.0, -100.0], np.float32)
+    out = np.empty_like(edge)
+    apply(edge, out)  # clamped to [-87, 88]: the largest and smallest normal results; NaN kept
+    np.testing.assert_allclose(out[[0, 3]], np.exp(88.0), rtol=1e-6)
+    np.testing.assert_allclose(out[[1, 4]], np.exp(-87.0), rtol=1e-6)
+    assert np.isnan(out[2])

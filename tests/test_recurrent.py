@@ -1,6 +1,7 @@
 """GRU and LSTM baselines (neurorl.ann.recurrent): BPTT against finite differences, the sequence
 pass against the step loop, PyTorch's gate order from the written-out equations, MAC counts and
-the float32 path."""
+the float32 path, each on the numpy loops and on the compiled ones (neurorl.ann.recurrent_compiled;
+the two against each other: tests/test_recurrent_compiled.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,13 @@ import pytest
 from neurorl.ann.recurrent import GRU, LSTM, orthogonal
 
 T, B, N_IN, H = 5, 3, 4, 6
+
+
+@pytest.fixture(autouse=True, params=["python", "compiled"])
+def loops(request, monkeypatch):
+    """Every test below runs on both time loops (the cells' default ``loops`` reads this)."""
+    monkeypatch.setenv("NEURORL_LOOPS", request.param)
+    return request.param
 
 
 def _sig(v):

@@ -30,6 +30,12 @@ checks); inputs and states are cast to it. The input projection of all T steps i
 front, so the recurrent loop does only ``h @ W_hh`` per step; the backward pass keeps the gate
 gradients of every step and forms ``dW_ih``, ``dW_hh``, the biases and ``dx`` with one matmul or
 sum each after the loop. All values are dimensionless (no time constants: one step per frame).
+
+The time loops themselves run compiled (:mod:`neurorl.ann.recurrent_compiled`, numba) where numba
+and SciPy are installed, else as numpy calls per step; a cell's ``loops`` (``"auto"``,
+``"compiled"``, ``"python"``; default: the environment variable ``NEURORL_LOOPS``, else
+``"auto"``, as for the spiking kernel) chooses. Both give the same numbers to the dtype's
+precision.
 """
 
 from __future__ import annotations
@@ -100,6 +106,19 @@ def _inputs(params: Params, x: np.ndarray, n_in: int) -> tuple[np.ndarray, Any]:
     return x, dtype
 
 
+def _compiled(loops: str | None) -> bool:
+    """Whether the compiled time loops run for a cell's ``loops`` (see the module docstring)."""
+    from neurorl.kernel.compiled import loops_choice, missing_numba
+
+    choice = loops_choice(loops)
+    if choice == "python":
+        return False
+    reason = missing_numba()
+    if reason and choice == "compiled":
+        raise ValueError(f"loops='compiled': {reason}")
+    return reason is None
+
+
 def _state(h: np.ndarray, batch: int, hidden: int, dtype: Any) -> np.ndarray:
     """A (B, H) state array in ``dtype`` (a fresh copy), checking its shape."""
     h = np.array(h, dtype=dtype)
@@ -138,11 +157,12 @@ class GRU:
     """Gated recurrent unit (Cho et al. 2014) with PyTorch's equations (``torch.nn.GRU``).
 
     ``n_in`` inputs, ``hidden`` units H; state h (B, H). Gate blocks r, z, n (see the module
-    docstring for layouts and equations).
+    docstring for layouts and equations); ``loops`` chooses the time loops (module docstring).
     """
 
     n_in: int
     hidden: int
+    loops: str | None = None
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         """``{"W_ih": (n_in, 3H), "W_hh": (H, 3H), "b_ih": (3H,), "b_hh": (3H,)}``."""
@@ -204,6 +224,11 @@ class GRU:
         hs = np.empty((t_len + 1, batch, hid), dtype=dtype)
         hs[0] = _state(h0, batch, hid, dtype)
         ghn = np.empty((t_len, batch, hid), dtype=dtype)
+        if _compiled(self.loops):
+            from neurorl.ann.recurrent_compiled import gru_forward
+
+            gru_forward(gates, hs, ghn, w_hh, b_hh)
+            return hs[1:], {"x": x, "h": hs, "gates": gates, "ghn": ghn}
         gh = np.empty((batch, 3 * hid), dtype=dtype)
         for t in range(t_len):
             h = hs[t]
@@ -243,6 +268,16 @@ class GRU:
         x, hs, gates, ghn = cache["x"], cache["h"], cache["gates"], cache["ghn"]
         dtype = hs.dtype
         t_len, batch, hid = ghn.shape
+        if _compiled(self.loops):
+            from neurorl.ann.recurrent_compiled import gru_backward
+
+            carry = np.zeros((batch, hid), dtype) if dh_last is None else (
+                np.array(dh_last, dtype=dtype))
+            dh_all = np.zeros((t_len, batch, hid), dtype) if dh is None else dh
+            dgi, dgh = gru_backward(np.asarray(dh_all, dtype), carry, gates, ghn, hs,
+                                    params["W_hh"])
+            grads, dx = _weight_grads(params, x, hs[:-1], dgi, dgh)
+            return grads, dx, carry
         g4 = gates.reshape(t_len, batch, 3, hid)
         r, z, n = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2]
         h_prev = hs[:-1]
@@ -282,11 +317,13 @@ class LSTM:
     """Long short-term memory (Hochreiter & Schmidhuber 1997) as ``torch.nn.LSTM``.
 
     ``n_in`` inputs, ``hidden`` units H; state ``(h, c)``, two (B, H) arrays. Gate blocks
-    i, f, g, o (see the module docstring for layouts and equations).
+    i, f, g, o (see the module docstring for layouts and equations); ``loops`` chooses the time
+    loops (module docstring).
     """
 
     n_in: int
     hidden: int
+    loops: str | None = None
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         """``{"W_ih": (n_in, 4H), "W_hh": (H, 4H), "b_ih": (4H,), "b_hh": (4H,)}``."""
@@ -348,6 +385,11 @@ class LSTM:
         hs[0] = _state(state0[0], batch, hid, dtype)
         cs[0] = _state(state0[1], batch, hid, dtype)
         tc = np.empty((t_len, batch, hid), dtype=dtype)
+        if _compiled(self.loops):
+            from neurorl.ann.recurrent_compiled import lstm_forward
+
+            lstm_forward(gates, hs, cs, tc, w_hh)
+            return hs[1:], {"x": x, "h": hs, "c": cs, "gates": gates, "tc": tc}
         gh = np.empty((batch, 4 * hid), dtype=dtype)
         ig = np.empty((batch, hid), dtype=dtype)
         for t in range(t_len):
@@ -386,6 +428,16 @@ class LSTM:
         x, hs, cs, gates, tc = cache["x"], cache["h"], cache["c"], cache["gates"], cache["tc"]
         dtype = hs.dtype
         t_len, batch, hid = tc.shape
+        if _compiled(self.loops):
+            from neurorl.ann.recurrent_compiled import lstm_backward
+
+            carry_h, carry_c = (np.zeros((batch, hid), dtype) if d is None else
+                                np.array(d, dtype=dtype) for d in (dh_last, dc_last))
+            dh_all = np.zeros((t_len, batch, hid), dtype) if dh is None else dh
+            da = lstm_backward(np.asarray(dh_all, dtype), carry_h, carry_c, gates, cs, tc,
+                               params["W_hh"])
+            grads, dx = _weight_grads(params, x, hs[:-1], da, da)
+            return grads, dx, (carry_h, carry_c)
         g4 = gates.reshape(t_len, batch, 4, hid)
         i, f, g, o = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2], g4[:, :, 3]
         # pre-activation gradient per unit of dc_t (i, f, g) and of dh_t (o), all steps at once

@@ -21,7 +21,6 @@ Shapes: inputs (T, B, n_in); outputs, states and spikes (T, B, n); weights (n_pr
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -131,11 +130,7 @@ class Kernel:
         loops: str | None = None,
     ) -> None:
         keep_freed_memory()
-        loops = loops or os.environ.get("NEURORL_LOOPS") or "auto"
-        if loops not in ("auto", "compiled", "python"):
-            raise ValueError(f"loops (or NEURORL_LOOPS) must be 'auto', 'compiled' or 'python', "
-                             f"got {loops!r}")
-        self.loops = loops
+        self.loops = compiled.loops_choice(loops)
         self.fallbacks: dict[str, str] = {}  # layer -> why it runs on the Python loop
         self.net = net
         self.dtype = np.dtype(dtype)

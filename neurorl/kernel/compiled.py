@@ -8,7 +8,9 @@ neuron of each batch row once per step and calls the model's own step functions
 (:mod:`neurorl.kernel.codegen`, the Brian2-derived ``advance``/``threshold``/``reset`` and their
 VJPs, compiled for scalars) in the same order as the Python loop. Weight products that couple
 neurons within a step (recurrent connections) stay matrix products (BLAS), between the element
-passes.
+passes. A step that indexes too many arrays for LLVM to vectorise it as one loop over a row
+(GRSN's forward with gates from its own spikes) runs as one loop per statement instead
+(:mod:`neurorl.kernel.element_passes`).
 
 The generated module is written to a cache folder (``NEURORL_CACHE_DIR``, default
 ``~/.cache/neurorl``) named by the hash of its source, and compiled with ``cache=True``, so a new
@@ -42,10 +44,14 @@ from pathlib import Path
 
 import numpy as np
 
+from neurorl.kernel.element_passes import vectorise
 from neurorl.kernel.loops import LayerPlan, spike_vjp_lines, threshold_reset_lines
 
-__all__ = ["cache_dir", "compiled_loops", "run_backward", "run_forward", "set_threads",
+__all__ = ["LOOPS", "cache_dir", "compiled_loops", "loops_choice", "missing_numba",
+           "run_backward", "run_forward", "set_threads", "single_thread_loop_blas",
            "unsupported", "vector_params"]
+
+LOOPS = ("auto", "compiled", "python")
 
 _JIT = '@njit(cache=True, inline="always", error_model="numpy")'  # the model's step functions
 _LOOP_JIT = '@njit(cache=True, error_model="numpy", nogil=True)'
@@ -60,6 +66,28 @@ from neurorl.kernel.scalar_math import heaviside as _heaviside
 '''
 
 
+def loops_choice(loops: str | None) -> str:
+    """Which time loops to run: ``loops`` if given, else the environment variable
+    ``NEURORL_LOOPS``, else ``"auto"`` (compiled where they cover the work, Python otherwise);
+    ``"compiled"`` (an error where they do not) and ``"python"`` (the reference loops) force one.
+    Anything else is a ValueError naming the value."""
+    choice = loops or os.environ.get("NEURORL_LOOPS") or "auto"
+    if choice not in LOOPS:
+        raise ValueError(f"loops (or NEURORL_LOOPS) must be 'auto', 'compiled' or 'python', "
+                         f"got {choice!r}")
+    return choice
+
+
+def missing_numba() -> str | None:
+    """Why the compiled loops cannot run here (numba or SciPy's BLAS not importable), or None."""
+    try:
+        import numba  # noqa: F401
+        import scipy.linalg.cython_blas  # noqa: F401  numba's np.dot needs SciPy's BLAS
+    except ImportError as err:
+        return f"numba or SciPy is missing ({err})"
+    return None
+
+
 def unsupported(plan: LayerPlan) -> str | None:
     """Why ``plan`` runs on the Python loop, or None when the compiled loop covers it."""
     if plan.smooth:
@@ -70,12 +98,7 @@ def unsupported(plan: LayerPlan) -> str | None:
                "Python loop"
     if plan.model.refractory:
         return "refractory models run on the Python loop (Brian2's conditional write per step)"
-    try:
-        import numba  # noqa: F401
-        import scipy.linalg.cython_blas  # noqa: F401  numba's np.dot needs SciPy's BLAS
-    except ImportError as err:
-        return f"numba or SciPy is missing ({err})"
-    return None
+    return missing_numba()
 
 
 def cache_dir() -> Path:
@@ -104,7 +127,7 @@ def compiled_loops(plan: LayerPlan, vector: tuple[bool, ...]):
 
 
 @lru_cache(maxsize=1)
-def _one_thread_for_products_in_loops() -> None:
+def single_thread_loop_blas() -> None:
     """numba's ``np.dot`` calls SciPy's own OpenBLAS (not numpy's, which
     :func:`neurorl.ann.nn.blas_threads` sets). Its products inside the loops are small (B, n) x
     (n, n), one per step; threaded, they compete with numpy's BLAS threads for the cores (a TAP
@@ -130,7 +153,7 @@ def _one_thread_for_products_in_loops() -> None:
 def _load(plan: LayerPlan, vector: tuple[bool, ...]):
     import numba
 
-    _one_thread_for_products_in_loops()
+    single_thread_loop_blas()
 
     source = _module_source(plan, vector)
     # numba's cache does not see changes to the functions a cached one calls: key them in
@@ -157,8 +180,8 @@ def _module_source(plan: LayerPlan, vector: tuple[bool, ...]) -> str:
     loops = [_forward_source(plan, params)]
     if plan.for_backward:
         loops.append(_backward_source(plan, params))
-    return "\n\n".join([_HEADER, model, *(_with_invariants(lp, hoisted, params) for lp in loops)]
-                       ) + "\n"
+    loops = [vectorise(_with_invariants(lp, hoisted, params)) for lp in loops]
+    return "\n\n".join([_HEADER, model, *loops]) + "\n"
 
 
 def _hoist(source: str, params: tuple[str, ...], vector: tuple[bool, ...]):
