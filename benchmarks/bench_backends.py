@@ -63,6 +63,25 @@ def replay(snn, obs: np.ndarray, T: int, backend: str, chunk: int) -> C.Readouts
                         for f in ("count", "robust", "spikes", "synaptic_ops")))
 
 
+def write_rows(out: Path, rows: list[dict], gpu: bool) -> dict:
+    """``OUT/bench_backends.csv`` and ``.json`` (rows in backend order, the machine); returns
+    the machine's description."""
+    machine = {
+        "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+        "load_average": os.getloadavg(), "gpu": gpu,
+        "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+    }
+    order = {name: i for i, name in enumerate(backends(True))}
+    rows = sorted(rows, key=lambda r: (order.get(r["backend"], len(order)), r["B"]))
+    with open(out / "bench_backends.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    (out / "bench_backends.json").write_text(json.dumps({"machine": machine, "rows": rows},
+                                                        indent=1))
+    return machine
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--teacher", default=None, help="teacher.npz (default: train one, seed 0)")
@@ -74,6 +93,9 @@ def main() -> None:
     p.add_argument("--backends", nargs="+", default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/bench_backends")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the rows already in OUT/bench_backends.json and run the others "
+                        "(the kernel's rows always run: they are the actions compared with)")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -90,7 +112,11 @@ def main() -> None:
     names = args.backends or backends(gpu)
     brian2_sizes = args.brian2_sizes or args.sizes
     rows, reference = [], {}
-    jobs = [(b, n) for b in names for n in (args.sizes if b == "kernel" else brian2_sizes)]
+    done = out / "bench_backends.json"
+    if args.resume and done.exists():
+        rows = [r for r in json.loads(done.read_text())["rows"] if r["backend"] != "kernel"]
+    jobs = [(b, n) for b in names for n in (args.sizes if b == "kernel" else brian2_sizes)
+            if not any(r["backend"] == b and r["B"] == n for r in rows)]
     for backend, n in tqdm(jobs, desc="backend x B"):
         obs = obs_all[:n]
         build = 0.0
@@ -117,23 +143,14 @@ def main() -> None:
             "build_s": round(build, 2), "builds": builds, "sim_s": round(sim, 2),
             "obs_per_s": round(n / sim, 1), "syn_events_per_s": round(events / sim, 1),
             "syn_events": events, "agree_with_kernel": agree,
+            "load_average": [round(x, 2) for x in os.getloadavg()],
         })
-    machine = {
-        "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-        "load_average": os.getloadavg(), "gpu": gpu,
-        "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
-    }
-    with open(out / "bench_backends.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    (out / "bench_backends.json").write_text(json.dumps({"machine": machine, "rows": rows},
-                                                        indent=1))
+        machine = write_rows(out, rows, gpu)  # after every row: a long run keeps what it did
     print(f"\nconverted CartPole SNN 4-256-256-2, T = {args.T}; {machine}")
     head = ("backend", "B", "build s", "builds", "sim s", "obs/s", "syn events/s", "agree")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
-    for r in rows:
+    for r in json.loads((out / "bench_backends.json").read_text())["rows"]:
         agree = "" if r["agree_with_kernel"] is None else f"{r['agree_with_kernel']:.4f}"
         print(f"| {r['backend']} | {r['B']:,} | {r['build_s']:.1f} | {r['builds']} | "
               f"{r['sim_s']:.1f} | {r['obs_per_s']:,.0f} | {r['syn_events_per_s']:.3g} | "

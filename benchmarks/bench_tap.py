@@ -36,8 +36,10 @@ peer's "ms" in the final table is its faster thread count by the median.
 The neurorl side is timed in this process for every pair of ``--nrl-loops`` (``python``: the
 reference loops, numpy calls per step, of the spiking kernel as before issue 19 and of the GRU;
 ``compiled``: their numba loops, ``neurorl.kernel.compiled`` and ``neurorl.ann.recurrent_compiled``)
-and ``--nrl-threads`` (numpy's BLAS threads), each round visiting all of them; its "ms" is the
-compiled loops at their faster thread count, "before" the Python loops at theirs.
+and way of using the cores: ``--nrl-threads`` (numpy's BLAS threads) and ``--nrl-shards``
+(``SACDConfig.shards``: that many threads compute the 32 sequences side by side, one BLAS thread
+each, :mod:`neurorl.ann.shards`), each round visiting all of them; its "ms" is the compiled
+loops at their fastest of these, "before" the Python loops at theirs.
 Under a load average above the core count, 2 threads can be several times slower than 1; read
 the load column before the verdict. Measured here (2026-12, load average 2-4, 4 runs, 192 timed
 calls per cell): RecurrentLIF 114 ms (1 thread) / 102 ms (2 threads) median, GRU 105 / 78 ms; at
@@ -47,9 +49,14 @@ the 2-thread means were 1,255 and 146 ms against 116 and 107 ms at 1 thread.
 
 The GRU update's floor: after the table, every matrix product of neurorl's GRU update
 (:func:`gru_update_products`: 463 products, 4.26 GFLOP) is timed alone with numpy's BLAS at each
-``--nrl-threads`` count, and all its FLOPs are divided by the best sgemm rate of the same run. No
-implementation of this arithmetic on this BLAS is faster than "the products alone", so the
-peer's time over it bounds the ratio any implementation could show here (``--no-floor`` skips it).
+``--nrl-threads`` count, and all its FLOPs are divided by the best sgemm rate of the same run;
+for ``--nrl-shards`` k, the products of one shard (32 / k sequences) and their FLOPs are timed
+on one thread (the other shards run beside it on the other cores). No implementation of this
+arithmetic on this BLAS is faster than "the products alone", so the peer's time over it bounds
+the ratio any implementation could show here (``--no-floor`` skips it). Small products on 2 BLAS
+threads time unevenly from run to run (OpenBLAS hands a product to its second thread or not by
+its size, and that thread spins or sleeps between products); the shard floor does not depend on
+that.
 
 Run (from the repository root)::
 
@@ -120,13 +127,15 @@ LOGGER_NEW = ("from collections import OrderedDict\n"
 # ---------------------------------------------------------------------------------------------
 
 def neurorl_update_ms(encoder: str, repeats: int, loops: str = "auto",
-                      threads: int = 1) -> list[float]:
+                      threads: int = 1, shards: int = 1) -> list[float]:
     """ms per update of neurorl's recurrent SAC-discrete, ``repeats`` timed calls after warm-up.
 
     ``encoder`` is ``"RecurrentLIF"`` (GRSN with TAP) or ``"gru"``; shapes as ``SHAPES`` (batch 32
     sequences x 64 steps, hidden 128, observation 2, 2 actions) and the authors' config values in
     the module docstring. ``loops``: the encoders' time loops (``"python"``: the reference loops,
-    as before issue 19; ``"compiled"``: numba, one thread); ``threads``: BLAS threads.
+    as before issue 19; ``"compiled"``: numba, one thread); ``threads``: BLAS threads;
+    ``shards``: threads that compute the batch's sequences side by side (``SACDConfig.shards``,
+    :mod:`neurorl.ann.shards`), one BLAS thread each.
     """
     import numpy as np
 
@@ -138,7 +147,7 @@ def neurorl_update_ms(encoder: str, repeats: int, loops: str = "auto",
     name = {"RecurrentLIF": "grsn_input_gated"}.get(encoder, encoder)
     os.environ["NEURORL_LOOPS"] = loops  # read by the kernels as built and by the GRU per call
     cfg = SACDConfig(encoder=name, hidden=SHAPES["hidden"], batch_size=SHAPES["batch_size"],
-                     seq_len=SHAPES["seq_len"])
+                     seq_len=SHAPES["seq_len"], shards=shards)
     agent = SACDAgent(SHAPES["obs_dim"], SHAPES["n_actions"], cfg)
     rng = np.random.default_rng(0)
     rb = SequenceReplay(20 * 200, (SHAPES["obs_dim"],), (), SHAPES["seq_len"])
@@ -162,7 +171,7 @@ def neurorl_update_ms(encoder: str, repeats: int, loops: str = "auto",
 # the arithmetic floor of the GRU update on this machine
 # ---------------------------------------------------------------------------------------------
 
-def gru_update_products() -> dict[tuple[int, int, int], int]:
+def gru_update_products(batch: int | None = None) -> dict[tuple[int, int, int], int]:
     """The matrix products of one neurorl GRU update: ``{(m, k, n): count}`` for (m, k) @ (k, n).
 
     Read off the update (``SACDAgent.update``): forward passes of the actor (1 head), the target
@@ -173,12 +182,13 @@ def gru_update_products() -> dict[tuple[int, int, int], int]:
     (R, 128) @ (128, A). A backward: each head layer's dW and dx, T products (B, 3H) @ (3H, H),
     the GRU's dW_ih, dW_hh and dx, the embeddings' dW. The authors' code does the same products
     plus a second actor forward (it does not reuse the actor's pass between the critic's target and
-    the actor's loss), so this is a floor for both sides.
+    the actor's loss), so this is a floor for both sides. ``batch``: the sequences (default 32;
+    one shard of a split update has 32 / shards).
     """
     from neurorl.rl.recurrent_ac import ArchConfig
 
     arch = ArchConfig(encoder="gru", hidden=SHAPES["hidden"])
-    B, T, H = SHAPES["batch_size"], SHAPES["seq_len"] + 1, arch.hidden
+    B, T, H = batch or SHAPES["batch_size"], SHAPES["seq_len"] + 1, arch.hidden
     R, O, A = T * B, SHAPES["obs_dim"], SHAPES["n_actions"]
     n_in = arch.action_embedding + arch.reward_embedding + arch.observation_embedding
     embeds = [(A, arch.action_embedding), (1, arch.reward_embedding),
@@ -403,6 +413,21 @@ def stats(xs: list[float]) -> dict:
             "mean": statistics.fmean(xs), "n": len(xs)}
 
 
+def variant_key(threads: int, shards: int) -> str:
+    """A neurorl variant's key in the summary: ``"2"`` (BLAS threads), ``"2s"`` (shards)."""
+    return f"{shards}s" if shards > 1 else str(threads)
+
+
+def short_label(key: str) -> str:
+    """``"2"`` -> ``"2 thr"``, ``"2s"`` -> ``"2 shards"``."""
+    return f"{key[:-1]} shards" if key.endswith("s") else f"{key} thr"
+
+
+def cores_label(threads: int, shards: int) -> str:
+    """How a neurorl variant uses the cores, in words."""
+    return f"{shards} shards x 1 thread" if shards > 1 else f"{threads} BLAS thread(s)"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--peer-src", default=None,
@@ -429,6 +454,10 @@ def main() -> None:
                     help="neurorl's time loops to time (python: the reference loops)")
     ap.add_argument("--nrl-threads", type=int, nargs="+", default=[1, 2],
                     help="BLAS thread counts for neurorl")
+    ap.add_argument("--nrl-shards", type=int, nargs="+", default=[2],
+                    help="neurorl's shards (SACDConfig.shards: threads that compute the "
+                         "sequences side by side, one BLAS thread each), timed besides the "
+                         "BLAS thread counts")
     ap.add_argument("--only", choices=["both", "peer", "neurorl"], default="both")
     ap.add_argument("--no-floor", action="store_true",
                     help="skip timing the GRU update's matrix products alone (its floor here)")
@@ -456,7 +485,8 @@ def main() -> None:
             blocks = [(e, (t,)) for e in a.encoders for t in a.threads]
         pairs = [(e, t) for e in a.encoders for t in a.threads]
         peer: dict[tuple[str, int], list[dict]] = {b: [] for b in pairs}
-        variants = [(lp, th) for lp in a.nrl_loops for th in a.nrl_threads]
+        variants = [(lp, th, 1) for lp in a.nrl_loops for th in a.nrl_threads]
+        variants += [(lp, 1, k) for lp in a.nrl_loops for k in a.nrl_shards if k > 1]
         nrl: dict[tuple, list[list[float]]] = {(e, *v): [] for e in a.encoders for v in variants}
         print(f"one SAC-discrete update, {SHAPES['batch_size']} sequences x {SHAPES['seq_len']} "
               f"steps, hidden {SHAPES['hidden']}, CartPole-V (obs {SHAPES['obs_dim']}, "
@@ -475,11 +505,11 @@ def main() -> None:
                           f"{statistics.median(res['cpu_ms'][str(th)]):7.1f} ms), load "
                           f"{res['loadavg'][0]:.2f}->{res['loadavg'][1]:.2f}", flush=True)
             keys = list(nrl) if r % 2 == 0 else list(nrl)[::-1]
-            for enc, loops, th in keys if do_nrl else []:
-                ms = neurorl_update_ms(enc, a.repeats, loops, th)
-                nrl[(enc, loops, th)].append(ms)
-                print(f"  round {r} neurorl {enc:>12} loops {loops:>8} threads {th}: median "
-                      f"{statistics.median(ms):7.1f} ms, load {os.getloadavg()[0]:.2f}",
+            for enc, loops, th, k in keys if do_nrl else []:
+                ms = neurorl_update_ms(enc, a.repeats, loops, th, k)
+                nrl[(enc, loops, th, k)].append(ms)
+                print(f"  round {r} neurorl {enc:>12} loops {loops:>8} {cores_label(th, k)}: "
+                      f"median {statistics.median(ms):7.1f} ms, load {os.getloadavg()[0]:.2f}",
                       flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -519,24 +549,27 @@ def main() -> None:
                                   for t in a.threads)
                 print(f"  but {by_mean} thread(s) by the mean ({means}): stalls under load")
     if do_nrl:
-        print(f"\n{'encoder':>12} {'loops':>8} {'threads':>7} {'median ms':>10} {'q1':>7} "
+        print(f"\n{'encoder':>12} {'loops':>8} {'threads':>20} {'median ms':>10} {'q1':>7} "
               f"{'q3':>7} {'min':>7} {'mean':>7} {'n':>4} {'round medians':>24}")
-    for (enc, loops, th), runs in nrl.items():
+    for (enc, loops, th, k), runs in nrl.items():
         if not runs:
             continue
         ms = [x for run in runs for x in run]
         s = stats(ms)
         per_round = [statistics.median(x) for x in runs]
-        summary["neurorl"][f"{enc}/{loops}/{th}"] = {**s, "round_medians": per_round}
+        summary["neurorl"][f"{enc}/{loops}/{variant_key(th, k)}"] = {
+            **s, "round_medians": per_round, "blas_threads": th, "shards": k}
         rm = " ".join(f"{x:.0f}" for x in per_round)
-        print(f"{enc:>12} {loops:>8} {th:>7} {s['median']:10.1f} {s['q1']:7.1f} {s['q3']:7.1f} "
-              f"{s['min']:7.1f} {s['mean']:7.1f} {s['n']:>4} {rm:>24}")
-    for enc in a.encoders:  # neurorl's faster thread count per loop kind, by the median
+        print(f"{enc:>12} {loops:>8} {cores_label(th, k):>20} {s['median']:10.1f} "
+              f"{s['q1']:7.1f} {s['q3']:7.1f} {s['min']:7.1f} {s['mean']:7.1f} {s['n']:>4} "
+              f"{rm:>24}")
+    for enc in a.encoders:  # neurorl's fastest way to use the cores per loop kind, by the median
         for loops in a.nrl_loops if do_nrl else []:
-            th = min(a.nrl_threads,
-                     key=lambda t: summary["neurorl"][f"{enc}/{loops}/{t}"]["median"])
+            keys = [variant_key(th, k) for (e, lp, th, k) in nrl if e == enc and lp == loops]
+            best = min(keys, key=lambda v: summary["neurorl"][f"{enc}/{loops}/{v}"]["median"])
             summary["neurorl"][f"{enc}/{loops}"] = {
-                "best_threads": th, "median": summary["neurorl"][f"{enc}/{loops}/{th}"]["median"]}
+                "best_threads": best,
+                "median": summary["neurorl"][f"{enc}/{loops}/{best}"]["median"]}
 
     print(f"\n{'encoder':>12} {'peer ms':>16} {'neurorl ms':>16} {'peer/neurorl':>13} "
           f"{'before ms':>16} {'after/before':>13}")
@@ -545,9 +578,9 @@ def main() -> None:
         n = summary["neurorl"].get(f"{enc}/{a.nrl_loops[-1]}")
         before = summary["neurorl"].get(f"{enc}/python") if "python" in a.nrl_loops[:-1] else None
         pc = f"{p['median']:.1f} ({p['best_threads']} thr)" if p else "-"
-        nc = f"{n['median']:.1f} ({n['best_threads']} thr)" if n else "-"
+        nc = f"{n['median']:.1f} ({short_label(n['best_threads'])})" if n else "-"
         rc = f"{p['median'] / n['median']:.2f}" if p and n else "-"
-        bc = f"{before['median']:.1f} ({before['best_threads']} thr)" if before else "-"
+        bc = f"{before['median']:.1f} ({short_label(before['best_threads'])})" if before else "-"
         sc = f"{before['median'] / n['median']:.2f}x faster" if before and n else "-"
         print(f"{enc:>12} {pc:>16} {nc:>16} {rc:>13} {bc:>16} {sc:>13}")
     print(f"neurorl ms: time loops {a.nrl_loops[-1]!r} at the faster thread count; before: "
@@ -557,14 +590,21 @@ def main() -> None:
         print(f"\nGRU update floor: {sum(products.values())} matrix products, "
               f"{sum(2 * m * k * n * c for (m, k, n), c in products.items()) / 1e9:.2f} GFLOP")
         p = summary["peer"].get("gru")
-        for th in a.nrl_threads:
-            floor = blas_floor(products, th)
-            summary.setdefault("gru_floor", {})[str(th)] = floor
+        ways = [(th, 1) for th in a.nrl_threads] + [(1, k) for k in a.nrl_shards if k > 1]
+        for th, k in ways:
+            # k shards: one shard's products (32 / k sequences) on one thread, the other shards
+            # beside it on the other cores
+            floor = blas_floor(gru_update_products(SHAPES["batch_size"] // k) if k > 1
+                               else products, th)
+            summary.setdefault("gru_floor", {})[variant_key(th, k)] = floor
             bound = (f"; peer {p['median']:.1f} ms / products alone = at most "
                      f"{p['median'] / floor['blas_ms']:.2f}x" if p else "")
-            print(f"  {th} BLAS thread(s): the products alone {floor['blas_ms']:.1f} ms; all "
-                  f"FLOPs at the best sgemm rate ({floor['peak_gflops']:.0f} GFLOP/s) "
-                  f"{floor['peak_ms']:.1f} ms{bound}", flush=True)
+            what = f"one shard's products alone (of {k})" if k > 1 else "the products alone"
+            flops = "a shard's FLOPs" if k > 1 else "all FLOPs"
+            print(f"  {cores_label(th, k)}: {what} {floor['blas_ms']:.1f} ms; {flops} "
+                  f"at the best sgemm rate "
+                  f"({floor['peak_gflops']:.0f} GFLOP/s) {floor['peak_ms']:.1f} ms{bound}",
+                  flush=True)
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(json.dumps(summary, indent=1))

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from neurorl import checkpoint
-from neurorl.ann import nn
+from neurorl.ann import nn, shards
 from neurorl.ann.mixers import MIXERS, make_mixer
 from neurorl.ann.optim import Adam, clip_grad_norm
 from neurorl.plots import write_csv
@@ -87,8 +87,10 @@ class MARLConfig:
     eval_seed: int = 10_000
     checkpoint_every: int = 0  # environment steps between resume checkpoints (0: none)
     blas_threads: int = 1
+    shards: int = 1  # threads that compute a batch's rows side by side (neurorl.ann.shards)
 
     def __post_init__(self) -> None:
+        shards.check_config(self.shards, self.blas_threads)
         if self.mixer not in MIXERS:
             raise ValueError(f"unknown mixer {self.mixer!r}; choose one of {', '.join(MIXERS)}")
         if self.total_steps < 1 or self.batch_size < 1 or self.buffer_size < self.batch_size:
@@ -131,9 +133,9 @@ class MARLLearner:
                  cfg: MARLConfig) -> None:
         self.cfg, self.n_agents, self.n_actions = cfg, n_agents, n_actions
         self.agent = AgentNet(obs_dim, n_agents, n_actions, cfg.encoder, cfg.embed, cfg.hidden,
-                              seed=cfg.seed)
+                              seed=cfg.seed, shards=cfg.shards)
         self.target = AgentNet(obs_dim, n_agents, n_actions, cfg.encoder, cfg.embed, cfg.hidden,
-                               seed=cfg.seed)
+                               seed=cfg.seed, shards=cfg.shards)
         self.mixer = make_mixer(cfg.mixer, n_agents, state_dim, cfg.mixing_embed,
                                 cfg.hypernet_embed)
         rng = np.random.default_rng(cfg.seed + 7)

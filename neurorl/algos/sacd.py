@@ -132,8 +132,10 @@ class SACDAgent:
     def __init__(self, obs_dim: int, n_actions: int, cfg: SACDConfig) -> None:
         self.cfg, self.obs_dim, self.n_actions = cfg, obs_dim, n_actions
         arch = ArchConfig(encoder=cfg.encoder, hidden=cfg.hidden)
-        self.actor = RecurrentNet(obs_dim, n_actions, 1, n_actions, arch, seed=cfg.seed)
-        self.critic = RecurrentNet(obs_dim, n_actions, 2, n_actions, arch, seed=cfg.seed + 100)
+        self.actor = RecurrentNet(obs_dim, n_actions, 1, n_actions, arch, seed=cfg.seed,
+                                  shards=cfg.shards)
+        self.critic = RecurrentNet(obs_dim, n_actions, 2, n_actions, arch, seed=cfg.seed + 100,
+                                   shards=cfg.shards)
         self.target_critic = copy_net(self.critic)
         self.actor_opt = Adam(self.actor.params, lr=cfg.lr)
         self.critic_opt = Adam(self.critic.params, lr=cfg.lr)

@@ -177,9 +177,9 @@ def build_nets(obs_dim: int, act_dim: int, actor_out: int, cfg: ContinuousConfig
     arch = ArchConfig(encoder=cfg.encoder, hidden=cfg.hidden)
     critic_arch = dataclasses.replace(arch, shortcut_embedding=arch.action_embedding
                                       + arch.reward_embedding + arch.observation_embedding)
-    actor = RecurrentNet(obs_dim, act_dim, 1, actor_out, arch, seed=cfg.seed)
+    actor = RecurrentNet(obs_dim, act_dim, 1, actor_out, arch, seed=cfg.seed, shards=cfg.shards)
     critic = RecurrentNet(obs_dim, act_dim, 2, 1, critic_arch, seed=cfg.seed + 100,
-                          current_action_dim=act_dim)
+                          current_action_dim=act_dim, shards=cfg.shards)
     rng = np.random.default_rng(cfg.seed + 200)
     last = len(arch.head_hidden)
     for net, bound in ((actor, ACTOR_INIT_W), (critic, CRITIC_INIT_W)):

@@ -63,7 +63,9 @@ def check_inputs(
                 f"inputs for {layer.name} have (T, B) = {x.shape[:2]} and inputs for {first[0]} "
                 f"{first[1].shape[:2]}: all inputs must share T and B"
             )
-        bad = np.argwhere(~np.isfinite(x))
+        # a NaN or inf makes the sum one (one pass, no temporary); finite values whose sum
+        # overflows are told apart by the exact search
+        bad = np.argwhere(~np.isfinite(x)) if not np.isfinite(x.sum()) else ()
         if len(bad):
             t, b, i = (int(k) for k in bad[0])
             raise NetworkError(

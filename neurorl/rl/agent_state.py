@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from neurorl import checkpoint
+from neurorl.ann import shards
 from neurorl.rl.recurrent_ac import RecurrentNet
 
 __all__ = ["RecurrentConfig", "TrainingClock", "copy_net", "load_state", "polyak", "save_state"]
@@ -68,10 +69,14 @@ class RecurrentConfig:
     stop_at_return: float | None = None  # end the run at the first evaluation reaching it
     checkpoint_every: int = 0  # environment steps between resume checkpoints (0: none)
     blas_threads: int = 1  # numpy BLAS threads while training (0: leave unchanged)
+    # threads that compute an update's sequences side by side, one BLAS thread each
+    # (neurorl.ann.shards); the gradients are summed block by block, so the numbers depend on it
+    shards: int = 1
 
     def __post_init__(self) -> None:
         if self.total_steps < 1 or self.batch_size < 1 or self.seq_len < 2:
             raise ValueError("total_steps and batch_size must be ≥ 1, seq_len ≥ 2")
+        shards.check_config(self.shards, self.blas_threads)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]):
@@ -92,7 +97,7 @@ def polyak(target: dict[str, np.ndarray], source: dict[str, np.ndarray], tau: fl
 def copy_net(net: RecurrentNet) -> RecurrentNet:
     """A network of ``net``'s shape holding a copy of its parameters (a target network)."""
     out = RecurrentNet(net.obs_dim, net.act_dim, net.heads, net.head_out, net.arch,
-                       current_action_dim=net.current_action_dim)
+                       current_action_dim=net.current_action_dim, shards=net.shards)
     for k, v in out.params.items():
         v[...] = net.params[k]
     return out

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from neurorl import models
+from neurorl.ann import shards
 from neurorl.network import Network
 from neurorl.rl.encoders import make_encoder
 
@@ -46,8 +47,9 @@ class AgentNet:
     agents and ``n_actions`` actions; ``encoder`` by name, ``embed`` and ``hidden`` sizes."""
 
     def __init__(self, obs_dim: int, n_agents: int, n_actions: int, encoder: str = "gru",
-                 embed: int = 64, hidden: int = 64, seed: int = 0) -> None:
+                 embed: int = 64, hidden: int = 64, seed: int = 0, shards: int = 1) -> None:
         self.obs_dim, self.n_agents, self.n_actions = int(obs_dim), int(n_agents), int(n_actions)
+        self.shards = int(shards)  # threads computing a batch's rows side by side (ann.shards)
         self.encoder_name, self.embed, self.hidden = encoder, int(embed), int(hidden)
         self.in_dim = self.obs_dim + self.n_agents + self.n_actions
         rng = np.random.default_rng(seed)
@@ -72,8 +74,12 @@ class AgentNet:
     def forward(self, x: np.ndarray, state: dict | None = None, keep_cache: bool = True
                 ) -> tuple[np.ndarray, Any]:
         """Q values (T, R, n_actions) for inputs ``x`` (T, R, in_dim), R rows (environments ×
-        agents), from ``state`` (default: zero)."""
-        x = np.asarray(x, DTYPE)
+        agents), from ``state`` (default: zero); the rows run in ``shards`` blocks side by side."""
+        return shards.forward(self._forward, self.shards, (np.asarray(x, DTYPE),), state,
+                              keep_cache=keep_cache)
+
+    def _forward(self, x: np.ndarray, state: dict | None, keep_cache: bool):
+        """:meth:`forward` of one block of rows."""
         T, R = x.shape[:2]
         e = np.maximum(x.reshape(T * R, -1) @ self.params["embed.W"] + self.params["embed.b"],
                        0).reshape(T, R, self.embed)
@@ -85,10 +91,14 @@ class AgentNet:
 
     def final_state(self, cache: Any) -> dict[str, np.ndarray]:
         """The encoder state after a forward pass (to carry on acting)."""
-        return self.encoder.final_state(cache[3])
+        return shards.final_state(lambda c: self.encoder.final_state(c[3]), cache)
 
     def backward(self, cache: Any, d_q: np.ndarray) -> dict[str, np.ndarray]:
         """Gradients (keyed like ``params``) for dL/dQ ``d_q`` (T, R, n_actions)."""
+        return shards.backward(self._backward, cache, d_q)
+
+    def _backward(self, cache: Any, d_q: np.ndarray) -> dict[str, np.ndarray]:
+        """:meth:`backward` of one block of rows."""
         x, e, h, enc_cache = cache
         T, R = d_q.shape[:2]
         dq = np.ascontiguousarray(d_q, DTYPE).reshape(T * R, -1)

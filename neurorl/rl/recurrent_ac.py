@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from neurorl import models
-from neurorl.ann import nn
+from neurorl.ann import nn, shards
 from neurorl.memory import keep_freed_memory
 from neurorl.network import Network
 from neurorl.rl.encoders import make_encoder
@@ -69,15 +69,18 @@ class RecurrentNet:
         obs_dim: observation size; act_dim: the previous action's size (one-hot width for
         discrete actions); arch: sizes and the encoder's name; seed: initial weights;
         current_action_dim: > 0 for a critic of continuous actions, whose shortcut embeds
-        [o_t, a_t] (``forward``/``step`` then take ``current_action``).
+        [o_t, a_t] (``forward``/``step`` then take ``current_action``); shards: threads that
+        compute a batch's sequences side by side in :meth:`forward` and :meth:`backward`
+        (:mod:`neurorl.ann.shards`: outputs unchanged, gradients summed block by block).
     """
 
     def __init__(self, obs_dim: int, act_dim: int, heads: int, head_out: int,
                  arch: ArchConfig = ArchConfig(), seed: int = 0,
-                 current_action_dim: int = 0) -> None:
+                 current_action_dim: int = 0, shards: int = 1) -> None:
         keep_freed_memory()  # sequence batches: large temporaries every update, whatever encoder
         self.obs_dim, self.act_dim, self.heads, self.head_out = obs_dim, act_dim, heads, head_out
         self.current_action_dim = int(current_action_dim)
+        self.shards = int(shards)
         self.arch = arch
         rng = np.random.default_rng(seed)
         sizes = {"a": (act_dim, arch.action_embedding), "r": (1, arch.reward_embedding),
@@ -92,8 +95,10 @@ class RecurrentNet:
         self.encoder = make_encoder(arch.encoder, n_enc, arch.hidden, seed=seed + 1)
         self.params.update({f"encoder.{k}": v for k, v in self.encoder.params.items()})
         self.head = nn.mlp(arch.hidden + arch.shortcut_embedding, arch.head_hidden, head_out)
+        self._heads: list[dict[str, np.ndarray]] = []
         for k in range(heads):
-            for name, value in self.head.init(rng).items():
+            self._heads.append(self.head.init(rng))
+            for name, value in self._heads[k].items():
                 self.params[f"head{k}.{name}"] = value
 
     # -- pieces -------------------------------------------------------------------------------
@@ -102,8 +107,7 @@ class RecurrentNet:
 
     def head_params(self, k: int) -> dict[str, np.ndarray]:
         """The parameters of head ``k`` (keys ``l0.W``, ``l0.b``, ...; live arrays)."""
-        prefix = f"head{k}."
-        return {name[len(prefix):]: v for name, v in self.params.items() if name.startswith(prefix)}
+        return self._heads[k]
 
     def initial_state(self, batch: int) -> dict[str, np.ndarray]:
         """The encoder's state at the start of an episode, for ``batch`` environments."""
@@ -126,15 +130,22 @@ class RecurrentNet:
         """Outputs (T, B, heads, head_out) for inputs (T, B, ·) from ``state`` (default: zero).
 
         ``prev_action`` (T, B, act_dim), ``prev_reward`` (T, B), ``obs`` (T, B, obs_dim);
-        ``current_action`` (T, B, current_action_dim) for a network built with one.
+        ``current_action`` (T, B, current_action_dim) for a network built with one. The
+        sequences run in ``shards`` blocks side by side.
         """
+        if (current_action is None) != (self.current_action_dim == 0):
+            raise ValueError(f"this network takes a current action of size "
+                             f"{self.current_action_dim} (0: none)")
+        return shards.forward(self._forward, self.shards,
+                              (prev_action, prev_reward, obs, current_action), state,
+                              keep_cache=keep_cache)
+
+    def _forward(self, prev_action, prev_reward, obs, current_action, state, keep_cache):
+        """:meth:`forward` of one block of sequences."""
         T, B = obs.shape[:2]
         inputs = {"a": np.asarray(prev_action, DTYPE).reshape(T, B, self.act_dim),
                   "r": np.asarray(prev_reward, DTYPE).reshape(T, B, 1),
                   "o": np.asarray(obs, DTYPE).reshape(T, B, self.obs_dim)}
-        if (current_action is None) != (self.current_action_dim == 0):
-            raise ValueError(f"this network takes a current action of size "
-                             f"{self.current_action_dim} (0: none)")
         embedded = {key: self._embed(key, x) for key, x in inputs.items()}
         enc_in = np.concatenate([embedded["a"], embedded["r"], embedded["o"]], axis=-1)
         state = self.initial_state(B) if state is None else state
@@ -156,7 +167,7 @@ class RecurrentNet:
 
     def final_state(self, cache: Any) -> dict[str, np.ndarray]:
         """The encoder's state after a forward pass (to carry on acting)."""
-        return self.encoder.final_state(cache[3])
+        return shards.final_state(lambda c: self.encoder.final_state(c[3]), cache)
 
     def _heads_backward(self, cache: Any, d_out: np.ndarray
                         ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
@@ -185,11 +196,18 @@ class RecurrentNet:
         backpropagation through time: what the actor's update needs from the critic."""
         if not self.current_action_dim:
             raise ValueError("this network takes no current action")
-        return self._d_current_action(self._heads_backward(cache, d_out)[1])
+        return shards.rows_apply(
+            lambda c, d: self._d_current_action(self._heads_backward(c, d)[1]), cache, d_out)
 
     def backward(self, cache: Any, d_out: np.ndarray, want_action_grad: bool = False):
         """Gradients (keyed like ``params``) for d loss / d outputs ``d_out`` (T, B, heads,
         head_out); with ``want_action_grad``, ``(grads, d current_action)``."""
+        if want_action_grad and not self.current_action_dim:
+            raise ValueError("this network takes no current action")
+        return shards.backward(self._backward, cache, d_out, want_action_grad=want_action_grad)
+
+    def _backward(self, cache: Any, d_out: np.ndarray, want_action_grad: bool):
+        """:meth:`backward` of one block of sequences."""
         inputs, embedded, shortcut, enc_cache, head_caches = cache
         T, B = d_out.shape[:2]
         d_h, d_s, grads = self._heads_backward(cache, d_out)
@@ -205,8 +223,6 @@ class RecurrentNet:
         grads["embed.s.W"] = x_s.T @ d_s.reshape(T * B, -1)
         grads["embed.s.b"] = d_s.reshape(T * B, -1).sum(0)
         if want_action_grad:
-            if not self.current_action_dim:
-                raise ValueError("this network takes no current action")
             return grads, self._d_current_action(d_s)
         return grads
 
