@@ -17,7 +17,7 @@ What runs
   other setting is its qmix.yaml / vdn.yaml over default.yaml. The greedy test returns come from
   its sacred ``info.json`` (``test_return_mean``), the wall time from the subprocess.
 * neurorl: the ``gru`` × {``qmix``, ``vdn``} cells of ``scripts/sweeps/marl.toml`` (the study's
-  runs), read from ``--neurorl-runs`` (default runs/marl_study), run first with
+  runs), read from ``--neurorl-runs`` (default results/marl_study), run first with
   ``--run-neurorl``.
 
 Changed in EPyMARL's scratch copy, nothing else: PettingZoo's MPE environments moved to the
@@ -28,8 +28,8 @@ not on the registry, and SMAC is not used here).
 
 Writes ``OUT/marl_peer.csv`` (per task and mixer: seeds, final greedy return = the mean of the
 last 5 evaluations, its spread, wall time, the wall-time ratio) and ``OUT/marl_peer.png``; each
-EPyMARL run keeps its log in ``RUNS/<task>_<mixer>_s<seed>/`` and is not run again once its
-``result.json`` is there.
+EPyMARL run keeps its log in ``RUNS/<task>_<mixer>_s<seed>/`` (default results/marl_peer,
+committed as runs finish) and is not run again once its ``result.json`` is there.
 
     .venv/bin/python benchmarks/bench_marl_peer.py --seeds 0 1 2
     .venv/bin/python benchmarks/bench_marl_peer.py --quick          # 3,000 steps, 1 seed, Spread
@@ -195,8 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--steps", type=int, default=200_000)
     p.add_argument("--peer-threads", type=int, default=1)
-    p.add_argument("--runs", default=None, help="EPyMARL run folders (default runs/marl_peer)")
-    p.add_argument("--neurorl-runs", default=None, help="default runs/marl_study")
+    p.add_argument("--runs", default=None, help="EPyMARL run folders (default results/marl_peer)")
+    p.add_argument("--neurorl-runs", default=None, help="default results/marl_study")
     p.add_argument("--run-neurorl", action="store_true")
     p.add_argument("--out", default=None, help="default figures")
     p.add_argument("--quick", action="store_true", help="3,000 steps, seed 0, Spread, QMIX")
@@ -206,8 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         args.steps, args.run_neurorl = 3_000, True
     out = Path(args.out or (ROOT / "runs" / "marl_peer_quick" if args.quick else
                             ROOT / "figures"))
-    runs = Path(args.runs or (out / "runs" if args.quick else ROOT / "runs" / "marl_peer"))
-    nrl = Path(args.neurorl_runs or (out / "nrl" if args.quick else ROOT / "runs" /
+    runs = Path(args.runs or (out / "runs" if args.quick else ROOT / "results" / "marl_peer"))
+    nrl = Path(args.neurorl_runs or (out / "nrl" if args.quick else ROOT / "results" /
                                      "marl_study"))
     rows, curves = [], {}
     with tempfile.TemporaryDirectory() as scratch:

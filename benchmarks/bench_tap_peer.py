@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--peer-threads", type=int, default=1)
     p.add_argument("--peer-src", default=None, help="the authors' folder (default: unpack the "
                    "snapshot ../shared/peers/grsn-snn-ce7ecdd.tar.gz)")
-    p.add_argument("--runs", default=None, help="peer run folders (default runs/tap_peer)")
+    p.add_argument("--runs", default=None, help="peer run folders (default results/tap_peer)")
     p.add_argument("--neurorl-runs", default=None, help="default results/tap_table")
     p.add_argument("--run-neurorl", action="store_true", help="run neurorl's cells first")
     p.add_argument("--out", default=None, help="default figures")

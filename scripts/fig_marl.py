@@ -6,9 +6,9 @@ with IQL, VDN and QMIX on MPE Spread and Level-Based Foraging, through ``neurorl
     python scripts/fig_marl.py --run --workers 2   # run (or resume) the sweep first
     python scripts/fig_marl.py --quick --out DIR   # 1 seed, 1,500 steps, QMIX and IQL
 
-Runs go to ``RUNS/runs/<id>`` (default RUNS = runs/marl_study): a finished run is skipped and an
-interrupted one resumes, so ``--run`` can be repeated until every cell is done. Writes, into OUT
-(default figures):
+Runs go to ``RUNS/runs/<id>`` (default RUNS = results/marl_study, committed as runs finish): a
+finished run is skipped and an interrupted one resumes, so ``--run`` can be repeated until every
+cell is done. Writes, into OUT (default figures):
 
 * ``marl_table.csv``: per task, encoder and mixer: seeds finished, the final greedy team return
   (mean of the last 5 evaluations of 20 episodes; mean and standard deviation over seeds), the
@@ -156,12 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--run", action="store_true", help="run or resume the sweep first")
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--serial", action="store_true")
-    p.add_argument("--runs", default=None, help="sweep folder (default runs/marl_study)")
+    p.add_argument("--runs", default=None, help="sweep folder (default results/marl_study)")
     p.add_argument("--out", default=None, help="figures folder (default figures)")
     p.add_argument("--quick", action="store_true")
     args = p.parse_args(argv)
     out = Path(args.out or (ROOT / "runs" / "fig_marl_quick" if args.quick else ROOT / "figures"))
-    runs = Path(args.runs or (out / "runs" if args.quick else ROOT / "runs" / "marl_study"))
+    runs = Path(args.runs or (out / "runs" if args.quick else ROOT / "results" / "marl_study"))
     spec = sweep.load_spec(SPEC, out=runs, overrides=QUICK if args.quick else None)
     if args.quick:
         spec.runs = [r for r in spec.runs if r.config["seed"] == 0
