@@ -82,6 +82,32 @@ def write_rows(out: Path, rows: list[dict], gpu: bool) -> dict:
     return machine
 
 
+def draw(out: Path) -> Path:
+    """``OUT/bench_backends.png``: observations/s and synaptic events/s against B per backend
+    (simulation time, builds apart), from ``OUT/bench_backends.json``."""
+    from neurorl.plots import pyplot, save
+
+    data = json.loads((out / "bench_backends.json").read_text())
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    names = dict.fromkeys(r["backend"] for r in data["rows"])
+    for name in names:
+        rows = sorted((r for r in data["rows"] if r["backend"] == name), key=lambda r: r["B"])
+        B = [r["B"] for r in rows]
+        axes[0].plot(B, [r["obs_per_s"] for r in rows], "o-", label=name)
+        axes[1].plot(B, [r["syn_events_per_s"] for r in rows], "o-", label=name)
+    for ax, what in zip(axes, ("observations / s", "synaptic events / s"), strict=True):
+        ax.set(xscale="log", yscale="log", xlabel="B (observations replayed)", ylabel=what)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    m = data["machine"]
+    fig.suptitle(f"converted CartPole SNN 4-256-256-2, T = {data['rows'][0]['T']}: batch replay "
+                 f"per backend ({m['cores']}-core {m['cpu']}, GPU: {m['gpu']}; builds apart)",
+                 fontsize=9)
+    fig.tight_layout()
+    return save(fig, out / "bench_backends.png")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--teacher", default=None, help="teacher.npz (default: train one, seed 0)")
@@ -96,9 +122,14 @@ def main() -> None:
     p.add_argument("--resume", action="store_true",
                    help="keep the rows already in OUT/bench_backends.json and run the others "
                         "(the kernel's rows always run: they are the actions compared with)")
+    p.add_argument("--draw-only", action="store_true",
+                   help="draw OUT/bench_backends.png from OUT/bench_backends.json and stop")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.draw_only:
+        print(f"wrote {draw(out)}")
+        return
 
     if args.teacher is None:
         tmp = Path(tempfile.mkdtemp(prefix="neurorl_bench_teacher_"))
@@ -155,7 +186,7 @@ def main() -> None:
         print(f"| {r['backend']} | {r['B']:,} | {r['build_s']:.1f} | {r['builds']} | "
               f"{r['sim_s']:.1f} | {r['obs_per_s']:,.0f} | {r['syn_events_per_s']:.3g} | "
               f"{agree} |")
-    print(f"wrote {out / 'bench_backends.csv'} and .json")
+    print(f"wrote {out / 'bench_backends.csv'}, .json and {draw(out)}")
 
 
 if __name__ == "__main__":

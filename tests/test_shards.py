@@ -29,7 +29,7 @@ def test_blocks_split_evenly_and_only_when_each_block_has_enough_rows():
     assert shards.blocks(1, 2, 1000) == (slice(0, 1),)  # one environment acting: no split
     assert shards.blocks(32, 2, 1) == (slice(0, 32),)  # 32 rows: not worth a thread
     assert shards.blocks(32, 4, 17) == (slice(0, 16), slice(16, 32))  # 544 rows: two blocks
-    with pytest.raises(ValueError, match="shards must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="shards must be ≥ 1, got 0"):
         shards.blocks(32, 0)
 
 

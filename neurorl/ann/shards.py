@@ -56,7 +56,7 @@ def blocks(batch: int, shards: int, steps: int = 1) -> tuple[slice, ...]:
     at least one sequence and :data:`MIN_ROWS` rows (``steps`` × its sequences); one block (no
     split) when that leaves fewer than two."""
     if shards < 1:
-        raise ValueError(f"shards must be >= 1, got {shards}")
+        raise ValueError(f"shards must be ≥ 1, got {shards}")
     n = min(int(shards), batch, max(1, batch * steps // MIN_ROWS))
     edges = np.linspace(0, batch, n + 1).round().astype(int)
     return tuple(slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True))
