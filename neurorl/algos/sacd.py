@@ -30,7 +30,8 @@ Method, read :func:`train` top to bottom:
 Hyperparameters are the authors' ``configs/pomdp/cartpole/*`` (γ 0.9, buffer 1e6, batch 32,
 sequence 64, lr 3e-4, τ 0.005, target-entropy ratio 0.7, 1 update per step, 5 random episodes).
 Everything random flows from ``seed``; the resume state (:mod:`neurorl.checkpoint`, no pickle)
-makes an interrupted run end where the uninterrupted one does.
+makes an interrupted run end where the uninterrupted one does. ``shards`` > 1 computes each
+update's sequences in that many blocks on as many threads (:mod:`neurorl.ann.shards`).
 """
 
 from __future__ import annotations
