@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SeedComparison", "compare_seeds"]
+__all__ = ["CLAIM_KINDS", "SeedComparison", "claims_markdown", "compare_seeds", "judge_claim"]
 
 
 @dataclass(frozen=True)
@@ -76,3 +76,48 @@ def compare_seeds(a: Sequence[float], b: Sequence[float]) -> SeedComparison:
     df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
     p = float(2 * stats.t.sf(abs(t), df))
     return SeedComparison(n_a, n_b, mean_a, mean_b, diff, ratio, se, float(t), float(df), p)
+
+
+CLAIM_KINDS = ("score", "beats", "energy")
+
+
+def judge_claim(kind: str, a: Sequence[float], b: Sequence[float], at: float = 0.95,
+                floor: float = 0.0) -> dict:
+    """One claim of a study, cell ``a`` against cell ``b`` on their per-seed values.
+
+    ``kind``: ``"score"``: a reaches ``at`` of b's score, both normalised from ``floor`` (the
+    random policy's return): (mean_a − floor) / (mean_b − floor), which stays meaningful for
+    negative returns; ``"beats"``: a above b by Welch's test (:meth:`SeedComparison.beats`);
+    ``"energy"``: mean_a ≤ ``at`` × mean_b. Returns the row of a claims table: seeds, means,
+    difference, standard error, Welch's df and p, ratio, ``score_ratio`` and ``verdict``.
+    """
+    if kind not in CLAIM_KINDS:
+        raise ValueError(f"unknown claim kind {kind!r}; choose one of {', '.join(CLAIM_KINDS)}")
+    c = compare_seeds(a, b)
+    span = c.mean_b - floor
+    score = (c.mean_a - floor) / span if span > 0 else float("nan")
+    verdict = {"score": "yes" if score >= at else "no",
+               "energy": "yes" if c.ratio <= at else "no",
+               "beats": c.beats()}[kind]
+    return {"kind": kind, "seeds_a": c.n_a, "seeds_b": c.n_b, "mean_a": c.mean_a,
+            "mean_b": c.mean_b, "difference": c.difference, "se": c.se, "welch_df": c.df,
+            "welch_p": c.p, "ratio": c.ratio, "score_ratio": score, "verdict": verdict}
+
+
+def claims_markdown(rows: Sequence[dict]) -> str:
+    """Rows of :func:`judge_claim` (with ``task``, ``claim``, ``a`` and ``b``) as a Markdown
+    table: task, claim, the cells and their seeds, what was measured, whether it holds."""
+    lines = ["| task | claim | a vs b (seeds) | measured | holds |", "|---|---|---|---|---|"]
+    for r in rows:
+        if r["kind"] == "score":
+            value = (f"{r['score_ratio']:.2f} of b's score (returns {r['mean_a']:.1f} / "
+                     f"{r['mean_b']:.1f} = {r['ratio']:.2f})")
+        elif r["kind"] == "energy":
+            value = f"{r['mean_a']:.0f} / {r['mean_b']:.0f} nJ = {r['ratio']:.2f}"
+        else:
+            p = "p n/a" if np.isnan(r["welch_p"]) else f"p = {r['welch_p']:.3g}"
+            se = "" if np.isnan(r["se"]) else f" ± {r['se']:.1f}"
+            value = f"{r['mean_a']:.1f} vs {r['mean_b']:.1f}: {r['difference']:+.1f}{se} ({p})"
+        lines.append(f"| {r['task']} | {r['claim']} | `{r['a']}` vs `{r['b']}` "
+                     f"({r['seeds_a']}/{r['seeds_b']}) | {value} | {r['verdict']} |")
+    return "\n".join(lines) + "\n"

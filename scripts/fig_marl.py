@@ -17,7 +17,14 @@ cell is done. Writes, into OUT (default figures):
 * ``marl_curves.csv`` / ``marl_curves.png``: greedy team return against environment steps, the
   mean over seeds and a band from the lowest to the highest seed, one panel per task;
 * ``marl_energy.csv`` / ``marl_energy.png``: energy per agent decision of GRSN against GRU per
-  mixer and task, split into embedding, encoder and Q head.
+  mixer and task, split into embedding, encoder and Q head;
+* ``marl_random.csv``: the team return of uniformly random available actions per task (100
+  episodes; the floor of the normalised score);
+* ``marl_claims.csv`` / ``marl_claims.md``: the issue's goals per task from the per-seed values
+  of two cells (:func:`neurorl.seeds.judge_claim`): GRSN-QMIX at >= 90 % of GRU-QMIX's score
+  (normalised from the random team's return), QMIX against VDN and VDN against IQL for each
+  encoder (Welch's test on the final returns) and GRSN's 45 nm energy per agent decision
+  against GRU's (<= 0.5).
 """
 
 from __future__ import annotations
@@ -35,11 +42,21 @@ sys.path.insert(0, str(ROOT))
 
 from neurorl import sweep  # noqa: E402
 from neurorl.plots import pyplot, save, write_csv  # noqa: E402
+from neurorl.seeds import claims_markdown, judge_claim  # noqa: E402
 
 SPEC = ROOT / "scripts" / "sweeps" / "marl.toml"
 QUICK = {"total_steps": 1_500, "eval_every": 500, "eval_episodes": 3, "batch_size": 4,
          "hidden": 16, "embed": 16, "checkpoint_every": 500}
 PARTS = ("embed", "encoder", "head")
+# (claim, cell a, cell b, kind, threshold); a cell is (encoder, mixer)
+CLAIMS = (
+    ("grsn-QMIX at >= 90 % of gru-QMIX", ("grsn", "qmix"), ("gru", "qmix"), "score", 0.9),
+    ("QMIX beats VDN", ("gru", "qmix"), ("gru", "vdn"), "beats", None),
+    ("QMIX beats VDN", ("grsn", "qmix"), ("grsn", "vdn"), "beats", None),
+    ("VDN beats IQL", ("gru", "vdn"), ("gru", "iql"), "beats", None),
+    ("VDN beats IQL", ("grsn", "vdn"), ("grsn", "iql"), "beats", None),
+    ("energy grsn <= 0.5 x gru", ("grsn", "qmix"), ("gru", "qmix"), "energy", 0.5),
+)
 
 
 def finished(spec: sweep.Sweep) -> dict[tuple[str, str, str], list[dict]]:
@@ -79,6 +96,38 @@ def table(cells, planned) -> list[dict]:
     return rows
 
 
+def random_return(env_id: str, episodes: int = 100, seed: int = 10_000) -> float:
+    """Mean team return of uniformly random available actions over ``episodes`` episodes."""
+    from neurorl.rl.marl_envs import make_marl_env
+
+    env, rng, total = make_marl_env(env_id), np.random.default_rng(seed), 0.0
+    for k in range(episodes):
+        step = env.reset(seed=seed + k)
+        while not step.done:
+            p = step.avail / step.avail.sum(axis=1, keepdims=True)
+            step = env.step(np.array([rng.choice(len(q), p=q) for q in p]))
+            total += step.reward
+    env.close()
+    return total / episodes
+
+
+def claims(cells, random: dict[str, float]) -> list[dict]:
+    """Every claim of :data:`CLAIMS` on every task where both cells have finished seeds."""
+    rows = []
+    for task in sorted({t for t, _, _ in cells}):
+        for claim, a, b, kind, at in CLAIMS:
+            runs_a, runs_b = cells.get((task, *a), []), cells.get((task, *b), [])
+            if not runs_a or not runs_b:
+                continue
+            key = "energy_45nm_nj" if kind == "energy" else "final_return"
+            judged = judge_claim(kind, [r["summary"][key] for r in runs_a],
+                                 [r["summary"][key] for r in runs_b], at=at or 0.0,
+                                 floor=random[task])
+            rows.append({"task": task, "claim": claim, "a": " ".join(a), "b": " ".join(b),
+                         "quantity": key, **judged})
+    return rows
+
+
 def curves(cells) -> list[dict]:
     rows = []
     for (task, enc, mix), runs in sorted(cells.items()):
@@ -90,7 +139,7 @@ def curves(cells) -> list[dict]:
     return rows
 
 
-def draw_curves(rows: list[dict], path: Path) -> None:
+def draw_curves(rows: list[dict], path: Path, random: dict[str, float] | None = None) -> None:
     plt = pyplot()
     tasks = sorted({r["task"] for r in rows})
     fig, axes = plt.subplots(1, len(tasks), figsize=(5.6 * len(tasks), 3.8), squeeze=False)
@@ -107,8 +156,11 @@ def draw_curves(rows: list[dict], path: Path) -> None:
                         label=f"{mix.upper()} {enc} ({max(p['seeds'] for p in pts)})")
                 ax.fill_between(x, [p["low"] for p in pts], [p["high"] for p in pts],
                                 color=color, alpha=0.1, lw=0)
+        if random and task in random:
+            ax.axhline(random[task], color="k", ls=":", lw=1, label="random actions")
         ax.set(title=task.split("/")[-1], xlabel="environment steps",
                ylabel="greedy team return")
+        ax.xaxis.set_major_formatter(lambda x, _: f"{x / 1000:.0f}k")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, title="mixer encoder (seeds)", title_fontsize=7)
     fig.suptitle("parameter-shared agents: mean over seeds, band = lowest to highest seed")
@@ -184,9 +236,18 @@ def main(argv: list[str] | None = None) -> int:
                                                             *(f"energy_45nm_{p}_nj"
                                                               for p in PARTS))}
                                          for r in rows])
+    tasks = sorted({key[0] for key in planned})
+    random = {t: random_return(t, episodes=5 if args.quick else 100) for t in tasks}
     if curve_rows:
-        draw_curves(curve_rows, out / "marl_curves.png")
+        draw_curves(curve_rows, out / "marl_curves.png", random)
         draw_energy(rows, out / "marl_energy.png")
+    write_csv(out / "marl_random.csv", [{"task": t, "random_team_return": random[t]}
+                                        for t in tasks])
+    claim_rows = claims(cells, random)
+    write_csv(out / "marl_claims.csv", claim_rows)
+    (out / "marl_claims.md").write_text(claims_markdown(claim_rows))
+    for r in claim_rows:
+        print(f"  {r['task']:<40} {r['claim']:<34} {r['a']:>9} vs {r['b']:<9} {r['verdict']}")
     for r in rows:
         print(f"  {r['task']:<40} {r['mixer']:<5} {r['encoder']:<5} seeds {r['seeds']}/"
               f"{r['planned']}  final {r['final_return_mean']:8.2f} ± {r['final_return_std']:6.2f}"

@@ -55,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 
 from neurorl import sweep  # noqa: E402
 from neurorl.plots import pyplot, save, write_csv  # noqa: E402
-from neurorl.seeds import compare_seeds  # noqa: E402
+from neurorl.seeds import claims_markdown, judge_claim  # noqa: E402
 
 BLOCKS = ("cartpole", "pendulum", "popgym", "lunarlander")
 DEFAULT_BLOCKS = ("cartpole", "pendulum", "popgym")
@@ -175,37 +175,12 @@ def claims(cells, random: dict[str, float]) -> list[dict]:
             if not runs_a or not runs_b:
                 continue
             key = "energy_45nm_nj" if kind == "energy" else "final_return"
-            c = compare_seeds([r["summary"][key] for r in runs_a],
-                              [r["summary"][key] for r in runs_b])
-            span = c.mean_b - random[task]
-            score = (c.mean_a - random[task]) / span if span > 0 else float("nan")
-            verdict = {"score": "yes" if score >= 0.95 else "no",
-                       "energy": "yes" if c.ratio <= 0.5 else "no",
-                       "beats": c.beats()}[kind]
-            rows.append({"task": task, "claim": claim, "a": a, "b": b, "kind": kind,
-                         "quantity": key, "seeds_a": c.n_a, "seeds_b": c.n_b,
-                         "mean_a": c.mean_a, "mean_b": c.mean_b, "difference": c.difference,
-                         "se": c.se, "welch_df": c.df, "welch_p": c.p, "ratio": c.ratio,
-                         "score_ratio": score, "verdict": verdict})
+            judged = judge_claim(kind, [r["summary"][key] for r in runs_a],
+                                 [r["summary"][key] for r in runs_b],
+                                 at=0.5 if kind == "energy" else 0.95, floor=random[task])
+            rows.append({"task": task, "claim": claim, "a": a, "b": b, "quantity": key,
+                         **judged})
     return rows
-
-
-def markdown_claims(rows: list[dict]) -> str:
-    """``rows`` of :func:`claims` as a Markdown table."""
-    lines = ["| task | claim | a vs b (seeds) | measured | holds |", "|---|---|---|---|---|"]
-    for r in rows:
-        if r["kind"] == "score":
-            value = (f"{r['score_ratio']:.2f} of b's score (returns {r['mean_a']:.1f} / "
-                     f"{r['mean_b']:.1f} = {r['ratio']:.2f})")
-        elif r["kind"] == "energy":
-            value = f"{r['mean_a']:.0f} / {r['mean_b']:.0f} nJ = {r['ratio']:.2f}"
-        else:
-            p = "p n/a" if np.isnan(r["welch_p"]) else f"p = {r['welch_p']:.3g}"
-            se = "" if np.isnan(r["se"]) else f" ± {r['se']:.1f}"
-            value = f"{r['mean_a']:.1f} vs {r['mean_b']:.1f}: {r['difference']:+.1f}{se} ({p})"
-        lines.append(f"| {r['task']} | {r['claim']} | `{r['a']}` vs `{r['b']}` "
-                     f"({r['seeds_a']}/{r['seeds_b']}) | {value} | {r['verdict']} |")
-    return "\n".join(lines) + "\n"
 
 
 def curves(cells) -> list[dict]:
@@ -446,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / "tap_table.md").write_text(markdown_table(rows))
     claim_rows = claims(cells, random)
     write_csv(out / "tap_claims.csv", claim_rows)
-    (out / "tap_claims.md").write_text(markdown_claims(claim_rows))
+    (out / "tap_claims.md").write_text(claims_markdown(claim_rows))
     curve_rows = curves(cells)
     write_csv(out / "tap_curves.csv", curve_rows)
     score_rows = scores(rows)

@@ -18,6 +18,7 @@ QUICK_FILES = [
     "tap_table.csv", "tap_curves.csv", "tap_curves.png", "tap_scores.csv", "tap_scores.png",
     "tap_energy.csv", "tap_energy.png", "tap_energy_chips.csv", "tap_claims.csv",
     "marl_table.csv", "marl_curves.csv", "marl_curves.png", "marl_energy.csv", "marl_energy.png",
+    "marl_claims.csv", "marl_random.csv",
 ]
 
 

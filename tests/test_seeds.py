@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from neurorl.seeds import compare_seeds
+from neurorl.seeds import claims_markdown, compare_seeds, judge_claim
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,5 +74,20 @@ def test_tap_claims_from_cells():
     assert got[("memory beats mlp", "grsn", "mlp")]["verdict"] == "not significant"
     energy = got[("energy grsn <= 0.5 x gru", "grsn", "gru")]
     assert (energy["ratio"], energy["verdict"]) == (pytest.approx(0.4), "yes")
-    table = fig_tap.markdown_claims(rows)
+    table = claims_markdown(rows)
     assert table.count("\n") == len(rows) + 2 and "p = " in table
+
+
+def test_judge_claim_kinds_and_thresholds():
+    # score from the random floor: (-60 - -100) / (-55 - -100) = 0.889 of b's score
+    score = judge_claim("score", [-61.0, -60.0, -59.0], [-56.0, -55.0, -54.0], at=0.9,
+                        floor=-100.0)
+    assert score["score_ratio"] == pytest.approx(40 / 45) and score["verdict"] == "no"
+    assert judge_claim("score", [-61.0, -60.0, -59.0], [-56.0, -55.0, -54.0], at=0.85,
+                       floor=-100.0)["verdict"] == "yes"
+    assert judge_claim("energy", [30.0], [100.0], at=0.5)["verdict"] == "yes"
+    assert judge_claim("energy", [60.0], [100.0], at=0.5)["verdict"] == "no"
+    beats = judge_claim("beats", [10.0, 11.0, 12.0], [1.0, 2.0, 3.0])
+    assert beats["verdict"] == "yes" and beats["welch_p"] < 0.01
+    with pytest.raises(ValueError, match="unknown claim kind 'better'"):
+        judge_claim("better", [1.0], [1.0])
