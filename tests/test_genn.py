@@ -94,6 +94,15 @@ def test_genn_schedule_grsn_stack_equals_brian2_runtime(rng):
     assert_equal_runs(kernel, brian, [la.name for la in net.neuron_layers])
 
 
+@pytest.mark.parametrize("encoder", ["grsn", "grsn_input_gated"])
+def test_genn_schedule_tap_actor_equals_brian2_runtime(encoder, rng):
+    net = tap_actor(encoder).with_schedule("genn")
+    inputs = rng.uniform(0, 1.5, size=(T, B, net.inputs[0].size))
+    brian, kernel = run_batch(net, inputs, device="runtime"), run_batch(net, inputs, "kernel")
+    assert brian.spikes["enc"].sum() > 0
+    assert_equal_runs(kernel, brian, [la.name for la in net.neuron_layers])
+
+
 def test_genn_schedule_differs_from_brian2_where_a_hard_reset_meets_an_input(rng):
     """Under "brian2" an input arriving in the step a LIF neuron fires is cleared by its hard
     reset; under "genn" it arrives after the reset and survives. Brian2 shows both."""
@@ -187,6 +196,23 @@ def converted_cartpole(cartpole_teacher):
     return snn, states[-B:]
 
 
+def tap_actor(encoder: str) -> Network:
+    """A small recurrent SAC actor of issue [tap] as its Brian2 network (embedders and heads as
+    relu/linear neurons, masked input connections, two summed targets into the first head
+    layer), its encoder's state and gates randomised; GeNN runs it under its own schedule."""
+    from conftest import randomise
+
+    from neurorl.rl.recurrent_ac import ArchConfig, RecurrentNet, to_network
+
+    arch = ArchConfig(encoder=encoder, hidden=12, head_hidden=(10, 8))
+    net = to_network(RecurrentNet(2, 2, 1, 2, arch, seed=6))
+    randomise(net, 7)
+    for key, w in net.params.items():  # inputs that make the encoder fire
+        if key.startswith("embed_to_enc"):
+            w *= {"grsn": 6.0, "grsn_input_gated": 30.0}[encoder]
+    return net
+
+
 @pytest.fixture(scope="module")
 def genn_run(converted_cartpole):
     """Every part in one GeNN run: (parts, GeNN's record, the kernel's, seconds)."""
@@ -205,10 +231,13 @@ def genn_run(converted_cartpole):
     parts["sparse"] = sparse
     snn, obs = converted_cartpole
     parts["cartpole"] = snn.net
+    for encoder in ("grsn", "grsn_input_gated"):  # TAP actors, as deployed (GeNN's schedule)
+        parts[f"tap{encoder.replace('_', '')}"] = tap_actor(encoder)
     net = combine(parts)
     inputs = {}
     for prefix, part in parts.items():
-        x = snn.inputs(obs, T) if prefix == "cartpole" else rng.uniform(0, 1.5, (T, B, 3))
+        size = part.inputs[0].size
+        x = snn.inputs(obs, T) if prefix == "cartpole" else rng.uniform(0, 1.5, (T, B, size))
         inputs[f"{prefix}_{part.inputs[0].name}"] = x
     start = time.perf_counter()
     result = run_batch(net, inputs, device="genn")
@@ -222,7 +251,7 @@ def genn_run(converted_cartpole):
     "part",
     [m.replace("_", "") for m in models.available()]
     + [f"rec{m.replace('_', '')}" for m in spiking_event_models()]
-    + ["stack", "sparse", "cartpole"],
+    + ["stack", "sparse", "cartpole", "tapgrsn", "tapgrsninputgated"],
 )
 def test_genn_equals_kernel(part, genn_run):
     parts, _, _, result, kernel, _ = genn_run
