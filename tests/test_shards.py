@@ -152,3 +152,21 @@ def test_split_multi_agent_network_equals_the_whole_batch(encoder, rng):
         np.testing.assert_allclose(g2[k], g1[k], rtol=1e-4, atol=1e-5 * np.abs(g1[k]).max())
     with pytest.raises(ValueError, match="shards=3 runs one BLAS thread per shard"):
         MARLConfig(shards=3, blas_threads=2)
+
+
+def test_blocks_compile_the_kernels_loops_once_from_a_cold_cache(tmp_path, monkeypatch, rng):
+    """Both threads meet a layer's compiled loop first at the same moment (a new cache folder):
+    one writes and loads it, the other waits, and the split pass equals the whole one."""
+    pytest.importorskip("numba")
+    monkeypatch.setenv("NEURORL_LOOPS", "compiled")
+    monkeypatch.setenv("NEURORL_CACHE_DIR", str(tmp_path))
+    from neurorl.kernel import compiled
+
+    compiled._load.cache_clear()  # loops loaded by earlier tests would not touch the new folder
+    arch = ArchConfig(encoder="grsn_input_gated", hidden=10, head_hidden=(8,))
+    split = RecurrentNet(3, 2, 1, 2, arch, seed=8, shards=2)
+    a, r, o, _ = _inputs(rng)
+    out_split, _ = split.forward(a, r, o)
+    assert len(list((tmp_path / "kernel").glob("loops_*.py"))) == 1
+    whole = RecurrentNet(3, 2, 1, 2, arch, seed=8)
+    np.testing.assert_array_equal(whole.forward(a, r, o)[0], out_split)

@@ -39,6 +39,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -123,7 +124,8 @@ def compiled_loops(plan: LayerPlan, vector: tuple[bool, ...]):
     reason = unsupported(plan)
     if reason:
         raise ValueError(reason)
-    return _load(plan, tuple(vector))
+    with _LOAD_LOCK:  # threads computing row blocks side by side (ann.shards) meet here first
+        return _load(plan, tuple(vector))
 
 
 @lru_cache(maxsize=1)
@@ -147,6 +149,9 @@ def single_thread_loop_blas() -> None:
             if hasattr(lib, name):
                 getattr(lib, name)(1)
                 break
+
+
+_LOAD_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=256)
