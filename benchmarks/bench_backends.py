@@ -83,8 +83,9 @@ def write_rows(out: Path, rows: list[dict], gpu: bool) -> dict:
 
 
 def draw(out: Path) -> Path:
-    """``OUT/bench_backends.png``: observations/s and synaptic events/s against B per backend
-    (simulation time, builds apart), from ``OUT/bench_backends.json``."""
+    """``OUT/bench_backends.png``: observations/s (simulation time, builds apart; dashed: the
+    whole wall time) and synaptic events/s against B per backend, from
+    ``OUT/bench_backends.json``."""
     from neurorl.plots import pyplot, save
 
     data = json.loads((out / "bench_backends.json").read_text())
@@ -94,12 +95,15 @@ def draw(out: Path) -> Path:
     for name in names:
         rows = sorted((r for r in data["rows"] if r["backend"] == name), key=lambda r: r["B"])
         B = [r["B"] for r in rows]
-        axes[0].plot(B, [r["obs_per_s"] for r in rows], "o-", label=name)
+        line, = axes[0].plot(B, [r["obs_per_s"] for r in rows], "o-", label=name)
+        if any(r["builds"] for r in rows):  # the whole wall time, builds included
+            axes[0].plot(B, [r["B"] / r["wall_s"] for r in rows], "x--", color=line.get_color(),
+                         lw=1, label=f"{name}, builds included")
         axes[1].plot(B, [r["syn_events_per_s"] for r in rows], "o-", label=name)
     for ax, what in zip(axes, ("observations / s", "synaptic events / s"), strict=True):
         ax.set(xscale="log", yscale="log", xlabel="B (observations replayed)", ylabel=what)
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize=8)
+    axes[0].legend(fontsize=7)
     m = data["machine"]
     fig.suptitle(f"converted CartPole SNN 4-256-256-2, T = {data['rows'][0]['T']}: batch replay "
                  f"per backend ({m['cores']}-core {m['cpu']}, GPU: {m['gpu']}; builds apart)",
