@@ -104,20 +104,28 @@ def judge_claim(kind: str, a: Sequence[float], b: Sequence[float], at: float = 0
             "welch_p": c.p, "ratio": c.ratio, "score_ratio": score, "verdict": verdict}
 
 
+def _decimals(*values: float) -> int:
+    """Decimals for a row of returns: two when they are all below 10 in magnitude (scores in
+    [0, 1]), else one."""
+    return 2 if max(abs(v) for v in values) < 10 else 1
+
+
 def claims_markdown(rows: Sequence[dict]) -> str:
     """Rows of :func:`judge_claim` (with ``task``, ``claim``, ``a`` and ``b``) as a Markdown
     table: task, claim, the cells and their seeds, what was measured, whether it holds."""
     lines = ["| task | claim | a vs b (seeds) | measured | holds |", "|---|---|---|---|---|"]
     for r in rows:
+        d = _decimals(r["mean_a"], r["mean_b"])
         if r["kind"] == "score":
-            value = (f"{r['score_ratio']:.2f} of b's score (returns {r['mean_a']:.1f} / "
-                     f"{r['mean_b']:.1f} = {r['ratio']:.2f})")
+            value = (f"{r['score_ratio']:.2f} of b's score (returns {r['mean_a']:.{d}f} / "
+                     f"{r['mean_b']:.{d}f} = {r['ratio']:.2f})")
         elif r["kind"] == "energy":
             value = f"{r['mean_a']:.0f} / {r['mean_b']:.0f} nJ = {r['ratio']:.2f}"
         else:
             p = "p n/a" if np.isnan(r["welch_p"]) else f"p = {r['welch_p']:.3g}"
-            se = "" if np.isnan(r["se"]) else f" ± {r['se']:.1f}"
-            value = f"{r['mean_a']:.1f} vs {r['mean_b']:.1f}: {r['difference']:+.1f}{se} ({p})"
+            se = "" if np.isnan(r["se"]) else f" ± {r['se']:.{d}f}"
+            value = (f"{r['mean_a']:.{d}f} vs {r['mean_b']:.{d}f}: {r['difference']:+.{d}f}{se} "
+                     f"({p})")
         lines.append(f"| {r['task']} | {r['claim']} | `{r['a']}` vs `{r['b']}` "
                      f"({r['seeds_a']}/{r['seeds_b']}) | {value} | {r['verdict']} |")
     return "\n".join(lines) + "\n"

@@ -66,9 +66,12 @@ def finished(spec: sweep.Sweep) -> dict[tuple[str, str, str], list[dict]]:
         folder = spec.run_dir(run)
         if not (folder / sweep.SUMMARY_FILE).exists():
             continue
-        with open(folder / "evals.csv") as fh:
-            evals = [(int(r["step"]), float(r["mean_team_return"])) for r in csv.DictReader(fh)]
         c = run.config
+        every = int(c.get("eval_every") or 1)
+        with open(folder / "evals.csv") as fh:  # an evaluation comes at the first episode end
+            # past each multiple of eval_every: it counts for that multiple
+            evals = [(int(r["step"]) // every * every, float(r["mean_team_return"]))
+                     for r in csv.DictReader(fh)]
         cells.setdefault((c["env_id"], c["encoder"], c["mixer"]), []).append(
             {"seed": c["seed"], "evals": evals,
              "summary": json.loads((folder / sweep.SUMMARY_FILE).read_text())})
