@@ -19,6 +19,11 @@ What runs
 * neurorl: the ``gru`` × {``qmix``, ``vdn``} cells of ``scripts/sweeps/marl.toml`` (the study's
   runs), read from ``--neurorl-runs`` (default results/marl_study), run first with
   ``--run-neurorl``.
+* neurorl with ``time_limit_terminal`` (``scripts/sweeps/marl_time_limit.toml``, read from
+  ``--time-limit-runs``, default results/marl_time_limit, where finished): the same GRU cells
+  with an episode cut by the time limit stored as terminated, as EPyMARL stores it on these
+  tasks (its gymma wrapper reports no ``episode_limit``, so ``terminated != episode_limit`` is
+  true at the cut and its targets do not bootstrap there). The study's runs bootstrap.
 
 Changed in EPyMARL's scratch copy, nothing else: PettingZoo's MPE environments moved to the
 package ``mpe2``, so ``src/envs/pz_wrapper.py`` imports ``mpe2.<name>`` for ``lib_name == "mpe"``
@@ -33,6 +38,7 @@ committed as runs finish) and is not run again once its ``result.json`` is there
 
     .venv/bin/python benchmarks/bench_marl_peer.py --seeds 0 1 2
     .venv/bin/python benchmarks/bench_marl_peer.py --quick          # 3,000 steps, 1 seed, Spread
+    .venv/bin/python benchmarks/bench_marl_peer.py --finished-only  # redraw, start nothing
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ sys.path.insert(0, str(ROOT))
 
 from neurorl import sweep  # noqa: E402
 from neurorl.plots import pyplot, save, write_csv  # noqa: E402
+from neurorl.seeds import compare_seeds  # noqa: E402
 
 PEER_TARBALL = ROOT.parent / "shared" / "peers" / "epymarl-cbc38c0.tar.gz"
 PEER_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
@@ -62,6 +69,7 @@ TASKS = {  # neurorl id: (EPyMARL key, time limit)
     "lbforaging/Foraging-8x8-2p-2f-coop-v3": ("lbforaging:Foraging-8x8-2p-2f-coop-v3", 50),
 }
 MIXERS = ("qmix", "vdn")
+TIME_LIMIT_SIDE = "neurorl, time limit terminal"
 IMPORT_OLD = 'env = importlib.import_module(f"pettingzoo.{lib_name}.{env_name}")'
 IMPORT_NEW = ('env = importlib.import_module(f"mpe2.{env_name}" if lib_name == "mpe" '
               'else f"pettingzoo.{lib_name}.{env_name}")  # bench_marl_peer: MPE is in mpe2')
@@ -100,12 +108,15 @@ def prepare_peer(scratch: Path) -> Path:
     return src
 
 
-def peer_run(src: Path, task: str, mixer: str, seed: int, steps: int, threads: int,
-             run_dir: Path) -> dict:
-    """One EPyMARL run (or its earlier result): evaluations (step, greedy return), wall time."""
+def peer_run(src: Path | None, task: str, mixer: str, seed: int, steps: int, threads: int,
+             run_dir: Path) -> dict | None:
+    """One EPyMARL run (or its earlier result): evaluations (step, greedy return), wall time.
+    With ``src`` None nothing is started: an unfinished run gives None."""
     result = run_dir / "result.json"
     if result.exists():
         return json.loads(result.read_text())
+    if src is None:
+        return None
     key, limit = TASKS[task]
     run_dir.mkdir(parents=True, exist_ok=True)
     interval = max(min(10_000, steps // 5), 1)
@@ -135,12 +146,13 @@ def peer_run(src: Path, task: str, mixer: str, seed: int, steps: int, threads: i
     return out
 
 
-def neurorl_runs(runs: Path, task: str, mixer: str, seeds: list[int], steps: int, run: bool,
-                 quick: bool) -> list[dict]:
+def neurorl_runs(spec_path: Path, runs: Path, task: str, mixer: str, seeds: list[int],
+                 steps: int, run: bool, quick: bool) -> list[dict]:
+    """The finished GRU runs of one task and mixer in the sweep ``spec_path`` (run first with
+    ``run``): each seed's evaluations and wall time."""
     overrides = {"total_steps": steps, "eval_every": max(min(10_000, steps // 5), 1)} \
         if quick else None
-    spec = sweep.load_spec(ROOT / "scripts" / "sweeps" / "marl.toml", out=runs,
-                           overrides=overrides)
+    spec = sweep.load_spec(spec_path, out=runs, overrides=overrides)
     spec.runs = [r for r in spec.runs if r.config["env_id"] == task
                  and r.config["mixer"] == mixer and r.config["encoder"] == "gru"
                  and r.config["seed"] in seeds]
@@ -158,22 +170,46 @@ def neurorl_runs(runs: Path, task: str, mixer: str, seeds: list[int], steps: int
     return out
 
 
+def finals(runs: list[dict]) -> list[float]:
+    """Each run's final greedy return: the mean of its last 5 evaluations."""
+    return [float(np.mean([v for _, v in r["evals"][-5:]])) for r in runs if r["evals"]]
+
+
 def summarise(side: str, task: str, mixer: str, runs: list[dict]) -> dict:
-    finals = [float(np.mean([v for _, v in r["evals"][-5:]])) for r in runs if r["evals"]]
-    walls = [r["wall_s"] for r in runs]
+    f, walls = finals(runs), [r["wall_s"] for r in runs]
     return {"task": task, "mixer": mixer, "side": side, "seeds": len(runs),
-            "final_return_mean": float(np.mean(finals)) if finals else float("nan"),
-            "final_return_std": float(np.std(finals)) if finals else float("nan"),
+            "final_return_mean": float(np.mean(f)) if f else float("nan"),
+            "final_return_std": float(np.std(f)) if f else float("nan"),
+            "final_return_min": float(np.min(f)) if f else float("nan"),
+            "final_return_max": float(np.max(f)) if f else float("nan"),
             "wall_s_mean": float(np.mean(walls)) if walls else float("nan")}
+
+
+def goals(theirs: list[dict], ours: list[dict], a: dict, b: dict) -> dict:
+    """The issue's goal for one task and mixer: neurorl's mean final return within EPyMARL's
+    seed spread (at or above its lowest seed) and ≥ 3× less wall time; with Welch's
+    difference (neurorl − EPyMARL) for the record."""
+    out = {"wall_ratio_epymarl_over_neurorl": a["wall_s_mean"] / b["wall_s_mean"]}
+    out["wall_goal_3x"] = "yes" if out["wall_ratio_epymarl_over_neurorl"] >= 3 else "no"
+    if theirs and ours:
+        c = compare_seeds(finals(ours), finals(theirs))
+        out.update(difference=c.difference, difference_se=c.se, welch_p=c.p,
+                   within_seed_spread="yes" if b["final_return_mean"] >= a["final_return_min"]
+                   else "no")
+    return out
 
 
 def draw(curves: dict, path: Path) -> None:
     plt = pyplot()
     keys = sorted({(t, m) for t, m, _ in curves})
-    fig, axes = plt.subplots(1, len(keys), figsize=(max(7.0, 5.0 * len(keys)), 3.6),
-                             squeeze=False)
-    for ax, (task, mixer) in zip(axes[0], keys, strict=True):
-        for side, color in (("EPyMARL", "tab:red"), ("neurorl", "tab:blue")):
+    cols = min(len(keys), 2)
+    rows = -(-len(keys) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 3.6 * rows), squeeze=False)
+    for ax in axes.flat[len(keys):]:
+        ax.set_visible(False)
+    for ax, (task, mixer) in zip(axes.flat, keys, strict=False):
+        for side, color in (("EPyMARL", "tab:red"), ("neurorl", "tab:blue"),
+                            (TIME_LIMIT_SIDE, "tab:green")):
             for k, run in enumerate(curves.get((task, mixer, side), [])):
                 if run["evals"]:
                     x, y = zip(*run["evals"], strict=True)
@@ -181,6 +217,7 @@ def draw(curves: dict, path: Path) -> None:
                             label=f"{side} {mixer.upper()}-GRU" if k == 0 else None)
         ax.set(title=f"{task.split('/')[-1]}, {mixer.upper()}", xlabel="environment steps",
                ylabel="greedy team return")
+        ax.xaxis.set_major_formatter(lambda x, _: f"{x / 1000:.0f}k")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.suptitle("EPyMARL against neurorl, GRU agents, same budget (a line per seed)", fontsize=9)
@@ -197,9 +234,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--peer-threads", type=int, default=1)
     p.add_argument("--runs", default=None, help="EPyMARL run folders (default results/marl_peer)")
     p.add_argument("--neurorl-runs", default=None, help="default results/marl_study")
+    p.add_argument("--time-limit-runs", default=None,
+                   help="neurorl's runs with time_limit_terminal (scripts/sweeps/"
+                        "marl_time_limit.toml), shown where finished; default "
+                        "results/marl_time_limit")
     p.add_argument("--run-neurorl", action="store_true")
     p.add_argument("--out", default=None, help="default figures")
     p.add_argument("--quick", action="store_true", help="3,000 steps, seed 0, Spread, QMIX")
+    p.add_argument("--finished-only", action="store_true",
+                   help="start nothing: the table and figure from finished runs")
     args = p.parse_args(argv)
     if args.quick:
         args.tasks, args.mixers, args.seeds = [next(iter(TASKS))], ["qmix"], args.seeds[:1]
@@ -209,30 +252,49 @@ def main(argv: list[str] | None = None) -> int:
     runs = Path(args.runs or (out / "runs" if args.quick else ROOT / "results" / "marl_peer"))
     nrl = Path(args.neurorl_runs or (out / "nrl" if args.quick else ROOT / "results" /
                                      "marl_study"))
+    sides = {"neurorl": (ROOT / "scripts" / "sweeps" / "marl.toml", nrl)}
+    if not args.quick:
+        sides[TIME_LIMIT_SIDE] = (ROOT / "scripts" / "sweeps" / "marl_time_limit.toml",
+                                  Path(args.time_limit_runs or ROOT / "results" /
+                                       "marl_time_limit"))
     rows, curves = [], {}
     with tempfile.TemporaryDirectory() as scratch:
-        src = prepare_peer(Path(scratch))
+        src = None if args.finished_only else prepare_peer(Path(scratch))
         for task in args.tasks:
             for mixer in args.mixers:
                 theirs = []
                 for seed in args.seeds:
-                    print(f"EPyMARL {mixer} on {task}, seed {seed}, {args.steps} steps",
+                    if src is not None:
+                        print(f"EPyMARL {mixer} on {task}, seed {seed}, {args.steps} steps",
+                              flush=True)
+                    run = peer_run(src, task, mixer, seed, args.steps, args.peer_threads,
+                                   runs / f"{task.replace('/', '-')}_{mixer}_s{seed}")
+                    if run is not None:
+                        theirs.append(run)
+                if not theirs:
+                    continue
+                seeds = [r["seed"] for r in theirs]
+                a = summarise("EPyMARL", task, mixer, theirs)
+                curves[(task, mixer, "EPyMARL")] = theirs
+                rows.append(a)
+                for side, (spec_path, folder) in sides.items():
+                    ours = neurorl_runs(spec_path, folder, task, mixer, seeds, args.steps,
+                                        args.run_neurorl and side == "neurorl", args.quick)
+                    if not ours:
+                        continue
+                    curves[(task, mixer, side)] = ours
+                    b = summarise(side, task, mixer, ours)
+                    b.update(goals(theirs, ours, a, b))
+                    rows.append(b)
+                    print(f"{task} {mixer.upper()}: EPyMARL ({a['seeds']} seeds) "
+                          f"{a['final_return_mean']:.2f} ± {a['final_return_std']:.2f} in "
+                          f"{a['wall_s_mean']:.0f} s; {side} ({b['seeds']} seeds) "
+                          f"{b['final_return_mean']:.2f} ± {b['final_return_std']:.2f} in "
+                          f"{b['wall_s_mean']:.0f} s: {b['wall_ratio_epymarl_over_neurorl']:.2f}x;"
+                          f" within EPyMARL's seed spread: {b.get('within_seed_spread', 'n/a')}",
                           flush=True)
-                    theirs.append(peer_run(src, task, mixer, seed, args.steps,
-                                           args.peer_threads,
-                                           runs / f"{task.replace('/', '-')}_{mixer}_s{seed}"))
-                ours = neurorl_runs(nrl, task, mixer, args.seeds, args.steps, args.run_neurorl,
-                                    args.quick)
-                curves[(task, mixer, "EPyMARL")], curves[(task, mixer, "neurorl")] = theirs, ours
-                a, b = summarise("EPyMARL", task, mixer, theirs), summarise("neurorl", task,
-                                                                              mixer, ours)
-                b["wall_ratio_epymarl_over_neurorl"] = a["wall_s_mean"] / b["wall_s_mean"]
-                rows += [a, b]
-                print(f"  EPyMARL {a['final_return_mean']:.2f} ± {a['final_return_std']:.2f} in "
-                      f"{a['wall_s_mean']:.0f} s; neurorl ({b['seeds']} seeds) "
-                      f"{b['final_return_mean']:.2f} ± {b['final_return_std']:.2f} in "
-                      f"{b['wall_s_mean']:.0f} s: {b['wall_ratio_epymarl_over_neurorl']:.2f}x",
-                      flush=True)
+    if not rows:
+        raise SystemExit(f"no finished EPyMARL run in {runs}")
     write_csv(out / "marl_peer.csv", rows)
     draw(curves, out / "marl_peer.png")
     print(f"wrote {out / 'marl_peer.csv'}, {out / 'marl_peer.png'}")

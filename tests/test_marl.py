@@ -108,6 +108,15 @@ def test_updates_lower_the_td_loss_on_a_fixed_batch(mixer, rng):
     assert losses[-1] < 0.5 * losses[0], losses[::10]
 
 
+@pytest.mark.parametrize("time_limit_terminal", [False, True])
+def test_a_time_limit_ends_an_episode_as_terminated_only_when_asked(time_limit_terminal, rng):
+    env = marl.make_marl_env(SPREAD)  # Spread ends only by its 25-step limit
+    agent = AgentNet(env.obs_dim, env.n_agents, env.n_actions, encoder="gru")
+    episode = marl.run_episode(env, agent, 1.0, rng, 0, time_limit_terminal)[0]
+    assert len(episode["terminated"]) == env.episode_limit
+    assert list(episode["terminated"]) == [False] * 24 + [time_limit_terminal]
+
+
 def marl_args(out: Path, steps: int) -> list[str]:
     return ["train-marl", "--env", SPREAD, "--mixer", "qmix", "--encoder", "grsn",
             "--steps", str(steps), "--seed", "2", "--out", str(out), "--checkpoint-every",

@@ -18,7 +18,8 @@ Method, read :func:`train` top to bottom:
 * Update: rewards standardised by their running mean and variance (``standardise_rewards``);
   the agent network runs every sampled episode from the zero state; double Q: the next action
   is the online network's argmax over the available actions, valued by the target network;
-  y_t = r_t + γ (1 − terminated_t) Q_tot'(s_{t+1}, a*_{t+1}) with γ = 0.99; loss
+  y_t = r_t + γ (1 − terminated_t) Q_tot'(s_{t+1}, a*_{t+1}) with γ = 0.99 (an episode cut by
+  the time limit counts as terminated with ``time_limit_terminal``, as EPyMARL's runs); loss
   Σ_t m_t (Q_tot(s_t, a_t) − y_t)² / Σ_t m_t over the steps that happened (IQL: per agent, the
   mean over agents); Adam (lr 5e-4) on agent and mixer together after clipping the global
   gradient norm at 10.
@@ -81,6 +82,10 @@ class MARLConfig:
     target_update_episodes: int = 200
     double_q: bool = True
     standardise_rewards: bool = True
+    # EPyMARL stores an episode cut by the time limit as terminated on its gymma tasks (MPE,
+    # LBF: the wrapper reports no "episode_limit"), so its targets do not bootstrap there; False
+    # bootstraps from the last state, as a truncation is not a terminal state
+    time_limit_terminal: bool = False
     max_grad_norm: float = 10.0
     eval_every: int = 10_000  # environment steps between greedy evaluations
     eval_episodes: int = 20
@@ -225,9 +230,10 @@ class MARLLearner:
 # --------------------------------------------------------------------------------------------
 # acting
 # --------------------------------------------------------------------------------------------
-def run_episode(env, agent: AgentNet, epsilon: float, rng: np.random.Generator, seed: int
-                ) -> tuple[dict[str, np.ndarray], float]:
-    """One episode of ε-greedy acting; returns the episode's arrays and its team return."""
+def run_episode(env, agent: AgentNet, epsilon: float, rng: np.random.Generator, seed: int,
+                time_limit_terminal: bool = False) -> tuple[dict[str, np.ndarray], float]:
+    """One episode of ε-greedy acting; returns the episode's arrays and its team return.
+    ``terminated`` marks the end of a truncated episode too with ``time_limit_terminal``."""
     N, A = env.n_agents, env.n_actions
     step = env.reset(seed=seed)
     state = agent.initial_state(N)
@@ -244,7 +250,8 @@ def run_episode(env, agent: AgentNet, epsilon: float, rng: np.random.Generator, 
         step = env.step(actions)
         for key, value in (("obs", step.obs), ("state", step.state), ("avail", step.avail),
                            ("actions", actions), ("reward", step.reward),
-                           ("terminated", step.terminated)):
+                           ("terminated", step.terminated
+                                          or (time_limit_terminal and step.truncated))):
             rec[key].append(value)
         last, total = actions, total + step.reward
     return {k: np.asarray(v) for k, v in rec.items()}, total
@@ -325,7 +332,7 @@ def _train(cfg: MARLConfig, out_dir, progress: bool, resume: bool) -> MARLResult
         epsilon = linear_schedule(cfg.epsilon_start, cfg.epsilon_finish, cfg.epsilon_anneal,
                                   step)
         episode, ret = run_episode(env, learner.agent, epsilon, rng,
-                                   cfg.seed * 100_003 + len(episodes))
+                                   cfg.seed * 100_003 + len(episodes), cfg.time_limit_terminal)
         length = len(episode["actions"])
         rb.add(episode)
         previous, step = step, step + length
