@@ -22,22 +22,41 @@ Shapes: inputs (T, B, n_in); outputs, states and spikes (T, B, n); weights (n_pr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from neurorl.kernel import compiled
 from neurorl.kernel.codegen import CompiledModel, compile_model
-from neurorl.kernel.inputs import check_inputs
+from neurorl.kernel.inputs import HasInputs, check_inputs
 from neurorl.kernel.loops import LayerPlan, layer_loops
 from neurorl.kernel.surrogate import Surrogate, get_surrogate
 from neurorl.memory import keep_freed_memory
-from neurorl.topology import Layer, NetworkError
+from neurorl.topology import Connection, Layer, NetworkError
 
-if TYPE_CHECKING:  # the network imports the kernel for Network.kernel()
-    from neurorl.network import Network
+__all__ = ["Kernel", "KernelCache", "KernelNetwork", "LayerTrace"]
 
-__all__ = ["Kernel", "KernelCache", "LayerTrace"]
+
+class KernelNetwork(HasInputs, Protocol):
+    """What the kernel reads of a :class:`~neurorl.network.Network` (which imports the kernel
+    for ``Network.kernel()``, so the kernel names the network by what it reads)."""
+
+    layers: dict[str, Layer]
+    connections: list[Connection]
+    params: dict[str, np.ndarray]
+    schedule: str
+
+    @property
+    def dt_seconds(self) -> float: ...
+
+    @property
+    def output_layer(self) -> Layer: ...
+
+    def initial_state(self, layer: Layer) -> dict[str, float]: ...
+
+    def parameter_values(self, layer: Layer) -> dict[str, np.ndarray | float]: ...
+
+    def topological_order(self) -> list[Layer]: ...
 
 
 @dataclass
@@ -120,7 +139,7 @@ class Kernel:
 
     def __init__(
         self,
-        net: Network,
+        net: KernelNetwork,
         surrogate: str | Surrogate = "atan",
         width: float | None = None,
         dtype=np.float64,
