@@ -171,8 +171,8 @@ def neurorl_runs(spec_path: Path, runs: Path, task: str, mixer: str, seeds: list
 
 
 def finals(runs: list[dict]) -> list[float]:
-    """Each run's final greedy return: the mean of its last 5 evaluations."""
-    return [float(np.mean([v for _, v in r["evals"][-5:]])) for r in runs if r["evals"]]
+    """Each run's final greedy return (:func:`neurorl.sweep.final_return` of its evaluations)."""
+    return [sweep.final_return([v for _, v in r["evals"]]) for r in runs if r["evals"]]
 
 
 def summarise(side: str, task: str, mixer: str, runs: list[dict]) -> dict:

@@ -123,7 +123,7 @@ def neurorl_runs(runs: Path, task: str, encoder: str, seeds: list[int], run: boo
 
 
 def summarise(side: str, task: str, encoder: str, runs: list[dict]) -> dict:
-    finals = [float(np.mean([v for _, v in r["evals"][-5:]])) for r in runs if r["evals"]]
+    finals = [sweep.final_return([v for _, v in r["evals"]]) for r in runs if r["evals"]]
     solved = [next((s for s, v in r["evals"] if v >= SOLVED), None) for r in runs]
     solved = [s for s in solved if s is not None]
     return {"task": task, "encoder": encoder, "side": side,

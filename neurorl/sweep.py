@@ -57,7 +57,7 @@ import os
 import socket
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,8 +68,8 @@ from neurorl import NeurorlError
 from neurorl.optional import require, tomllib
 from neurorl.plots import write_csv
 
-__all__ = ["Run", "Sweep", "SweepError", "SweepResult", "aggregate", "build", "load_spec",
-           "run_one", "run_sweep"]
+__all__ = ["Run", "Sweep", "SweepError", "SweepResult", "aggregate", "build", "final_return",
+           "load_spec", "run_one", "run_sweep"]
 
 CONFIG_FILE, SUMMARY_FILE, ATTEMPTS_FILE, ERROR_FILE = (
     "config.json", "summary.json", "attempts.jsonl", "error.txt")
@@ -77,6 +77,12 @@ RESULTS_FILE, CELLS_FILE = "results.csv", "cells.csv"
 COST_DECISIONS = 500  # greedy steps on which a trained actor's spikes and energy are counted
 COST_EPISODES = 10  # greedy episodes on which multi-agent networks are counted
 FINAL_EVALS = 5  # the final return is the mean of the last 5 greedy evaluations (authors' train.py)
+
+
+def final_return(returns: Sequence[float]) -> float:
+    """A run's final greedy return: the mean of its last ``FINAL_EVALS`` evaluations (NaN with
+    none)."""
+    return float(np.mean(returns[-FINAL_EVALS:])) if len(returns) else float("nan")
 
 
 class SweepError(NeurorlError, ValueError):
@@ -143,7 +149,7 @@ def _train_tap(config: dict[str, Any], run_dir: Path, progress: bool) -> dict[st
               float_format=None)
     returns = [r for _, r in res.evals]
     summary = {
-        "final_return": float(np.mean(returns[-FINAL_EVALS:])) if returns else float("nan"),
+        "final_return": final_return(returns),
         "best_return": max(returns, default=float("nan")),
         "evaluations": len(returns),
         "steps": res.steps,
@@ -190,7 +196,7 @@ def _train_marl(config: dict[str, Any], run_dir: Path, progress: bool) -> dict[s
                                                        cfg.eval_seed))
     energy = ops.energy_pj()
     return {
-        "final_return": float(np.mean(returns[-FINAL_EVALS:])) if returns else float("nan"),
+        "final_return": final_return(returns),
         "best_return": max(returns, default=float("nan")),
         "evaluations": len(returns), "steps": res.steps, "updates": res.updates,
         "episodes": len(res.episodes), "wall_s": res.wall_s,
