@@ -136,6 +136,28 @@ def test_products_skip_silent_units_and_match_the_dense_ones(monkeypatch):
         np.testing.assert_allclose(grads[name], num, rtol=1e-5, atol=1e-5, err_msg=name)
 
 
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "block-sparse"])
+def test_backward_without_weights_gives_the_same_input_gradient_and_no_grads(sparse):
+    """``weights=False`` (d Q / d a through a critic's heads) returns the very dx of a full
+    backward, computes no weight gradient and leaves ``out`` untouched."""
+    rng = np.random.default_rng(6)
+    net = nn.mlp(5, [12, 10], 3)
+    params = net.init(rng, "he")
+    if sparse:
+        params["l0.b"][:7] = -50.0
+        params["l1.b"][:6] = -50.0
+    x = rng.normal(size=(nn.SPARSE_MIN_ROWS + 4, 5)).astype(np.float32)
+    r = rng.normal(size=(len(x), 3)).astype(np.float32)
+    _, cache = net.forward(params, x)
+    assert all((c[2] is not None) == sparse for c in cache["layers"][:2])
+    dx_full, _ = net.backward(params, cache, r, need_dx=True)
+    out = {k: np.full_like(v, np.nan) for k, v in params.items()}
+    dx, grads = net.backward(params, cache, r, need_dx=True, out=out, weights=False)
+    np.testing.assert_array_equal(dx, dx_full)
+    assert grads is out and all(np.isnan(v).all() for v in out.values())
+    assert net.backward(params, cache, r, need_dx=True, weights=False)[1] == {}
+
+
 def test_float32_end_to_end_and_preactivations():
     net = nn.mlp(4, [8], 2)
     params = net.init(np.random.default_rng(0))

@@ -178,8 +178,10 @@ def dense_backward(
     out_active: np.ndarray | None = None,
     dW: np.ndarray | None = None,
     db: np.ndarray | None = None,
-) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
-    """Gradients of a dense layer: ``(dx (input shape) or None, dW (n_in, n_out), db (n_out,))``.
+    need_dW: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray]:
+    """Gradients of a dense layer: ``(dx (input shape) or None, dW (n_in, n_out) or None, db
+    (n_out,))``; ``need_dW=False`` skips the weight gradient's product (``dW`` is then None).
 
     ``out_active`` (optional): the only output units whose gradient may be nonzero (those active
     after this layer's ReLU); ``dy`` then holds just their columns, (N, len(out_active)). With
@@ -195,23 +197,28 @@ def dense_backward(
             db_all[out_active] = db
             db = db_all
     if active is None and out_active is None:
-        if dW is None:
+        if not need_dW:
+            dW = None
+        elif dW is None:
             dW = x2.T @ dy
         else:
             np.matmul(x2.T, dy, out=dW)
         return ((dy @ W.T).reshape(shape) if need_dx else None), dW, db
-    if dW is None:
-        dW = np.empty_like(W)
     W_in = W if active is None else W_act  # rows of the active inputs
     if out_active is not None:
         W_in = np.take(W_in, out_active, axis=1)
-    block = x2.T @ dy  # (active inputs, active outputs)
-    if out_active is None:
-        dW.fill(0)
-        dW[active] = block
+    if not need_dW:
+        dW = None
     else:
-        rows = np.arange(W.shape[0]) if active is None else active
-        fused.put_block(dW, rows, out_active, block)
+        if dW is None:
+            dW = np.empty_like(W)
+        block = x2.T @ dy  # (active inputs, active outputs)
+        if out_active is None:
+            dW.fill(0)
+            dW[active] = block
+        else:
+            rows = np.arange(W.shape[0]) if active is None else active
+            fused.put_block(dW, rows, out_active, block)
     if not need_dx:
         return None, dW, db
     dx_act = dy @ W_in.T
@@ -504,12 +511,15 @@ class Sequential:
         dy: np.ndarray,
         need_dx: bool = False,
         out: Params | None = None,
+        weights: bool = True,
     ) -> tuple[np.ndarray | None, Params]:
         """Backpropagate ``dy`` (N, out_size) through the cached forward pass.
 
         Returns ``(dx or None, grads)`` with ``grads`` keyed like ``params``. ``need_dx`` asks for
         the input gradient (skipped by default: the first layer's input needs none in RL).
         ``out`` (optional, keyed like ``params``) receives the gradients in place and is returned.
+        ``weights=False`` computes ``dx`` only (``grads`` stays empty): the weight products are
+        skipped, for a gradient that flows through the net to its input and no further.
         """
         grads: Params = {} if out is None else out
         d = np.asarray(dy, dtype=DTYPE)
@@ -532,12 +542,15 @@ class Sequential:
                         fused.relu_grad_columns(d, rc, out_active, d_act, db)
                         d = d_act
                 d, dW, db = dense_backward(
-                    params[kw], c, d, want_dx, out_active, None if out is None else out[kw], db
+                    params[kw], c, d, want_dx, out_active,
+                    None if out is None or not weights else out[kw], db, need_dW=weights
                 )
             else:
                 if rc is not None:
                     d = relu_backward(rc, d)
                 d, dW, db = conv2d_backward(params[kw], c, d, spec.stride, want_dx)
+            if not weights:
+                continue
             if out is None:
                 grads[kw], grads[kb] = dW, db
             else:

@@ -169,16 +169,18 @@ class RecurrentNet:
         """The encoder's state after a forward pass (to carry on acting)."""
         return shards.final_state(lambda c: self.encoder.final_state(c[3]), cache)
 
-    def _heads_backward(self, cache: Any, d_out: np.ndarray
+    def _heads_backward(self, cache: Any, d_out: np.ndarray, weights: bool = True
                         ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        """d h (T, B, hidden), d e_s before its ReLU (T, B, shortcut) and the heads' grads."""
+        """d h (T, B, hidden), d e_s before its ReLU (T, B, shortcut) and the heads' grads
+        (``weights=False``: none, their products skipped)."""
         head_caches, shortcut = cache[4], cache[2]
         T, B = d_out.shape[:2]
         grads: dict[str, np.ndarray] = {}
         d_joint = np.zeros((T * B, self.arch.hidden + self.arch.shortcut_embedding), DTYPE)
         for k in range(self.heads):
             d_y = np.ascontiguousarray(d_out[:, :, k].reshape(T * B, self.head_out), DTYPE)
-            dx, g = self.head.backward(self.head_params(k), head_caches[k], d_y, need_dx=True)
+            dx, g = self.head.backward(self.head_params(k), head_caches[k], d_y, need_dx=True,
+                                       weights=weights)
             d_joint += dx
             grads.update({f"head{k}.{name}": v for name, v in g.items()})
         d_joint = d_joint.reshape(T, B, -1)
@@ -197,7 +199,8 @@ class RecurrentNet:
         if not self.current_action_dim:
             raise ValueError("this network takes no current action")
         return shards.rows_apply(
-            lambda c, d: self._d_current_action(self._heads_backward(c, d)[1]), cache, d_out)
+            lambda c, d: self._d_current_action(self._heads_backward(c, d, weights=False)[1]),
+            cache, d_out)
 
     def backward(self, cache: Any, d_out: np.ndarray, want_action_grad: bool = False):
         """Gradients (keyed like ``params``) for d loss / d outputs ``d_out`` (T, B, heads,
