@@ -37,12 +37,15 @@ class SeedComparison:
     p: float
 
     def beats(self, alpha: float = 0.05) -> str:
-        """``"yes"`` (a above b, p < alpha), ``"not significant"`` (above, p ≥ alpha or too few
-        seeds to test), ``"no (equal)"`` (the same mean) or ``"no"`` (a below b)."""
+        """``"yes"`` (a above b, p < alpha), ``"not significant"`` (above, p ≥ alpha),
+        ``"above, untested (1 seed)"`` (above, but a side has one seed: no variance, no test),
+        ``"no (equal)"`` (the same mean) or ``"no"`` (a below b)."""
         if self.difference == 0:
             return "no (equal)"
         if not self.difference > 0:
             return "no"
+        if np.isnan(self.p):
+            return "above, untested (1 seed)"
         return "yes" if self.p < alpha else "not significant"
 
 

@@ -36,7 +36,7 @@ def test_verdicts():
     tie = compare_seeds([200, 200], [200, 200])
     assert (tie.p, tie.beats()) == (1.0, "no (equal)")
     one = compare_seeds([200], [100, 120])  # one seed: no variance, no test
-    assert math.isnan(one.p) and one.difference == 90 and one.beats() == "not significant"
+    assert math.isnan(one.p) and one.difference == 90 and one.beats() == "above, untested (1 seed)"
 
 
 def test_bad_input_is_named():

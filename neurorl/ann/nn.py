@@ -197,12 +197,7 @@ def dense_backward(
             db_all[out_active] = db
             db = db_all
     if active is None and out_active is None:
-        if not need_dW:
-            dW = None
-        elif dW is None:
-            dW = x2.T @ dy
-        else:
-            np.matmul(x2.T, dy, out=dW)
+        dW = np.matmul(x2.T, dy, out=dW) if need_dW else None
         return ((dy @ W.T).reshape(shape) if need_dx else None), dW, db
     W_in = W if active is None else W_act  # rows of the active inputs
     if out_active is not None:
