@@ -202,11 +202,8 @@ def dense_backward(
     W_in = W if active is None else W_act  # rows of the active inputs
     if out_active is not None:
         W_in = np.take(W_in, out_active, axis=1)
-    if not need_dW:
-        dW = None
-    else:
-        if dW is None:
-            dW = np.empty_like(W)
+    if need_dW:
+        dW = np.empty_like(W) if dW is None else dW
         block = x2.T @ dy  # (active inputs, active outputs)
         if out_active is None:
             dW.fill(0)
@@ -214,6 +211,8 @@ def dense_backward(
         else:
             rows = np.arange(W.shape[0]) if active is None else active
             fused.put_block(dW, rows, out_active, block)
+    else:
+        dW = None
     if not need_dx:
         return None, dW, db
     dx_act = dy @ W_in.T
@@ -513,8 +512,9 @@ class Sequential:
         Returns ``(dx or None, grads)`` with ``grads`` keyed like ``params``. ``need_dx`` asks for
         the input gradient (skipped by default: the first layer's input needs none in RL).
         ``out`` (optional, keyed like ``params``) receives the gradients in place and is returned.
-        ``weights=False`` computes ``dx`` only (``grads`` stays empty): the weight products are
-        skipped, for a gradient that flows through the net to its input and no further.
+        ``weights=False`` computes ``dx`` only (``grads`` stays empty): the dense layers' weight
+        products are skipped (a conv layer's are computed and dropped), for a gradient that flows
+        through the net to its input and no further.
         """
         grads: Params = {} if out is None else out
         d = np.asarray(dy, dtype=DTYPE)
