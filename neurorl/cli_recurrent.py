@@ -174,7 +174,21 @@ def _args_sweep(p: argparse.ArgumentParser) -> None:
     p.add_argument("--serial", action="store_true", help="no Dask: one run after another here")
     p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
                    help="a config key of every run, over the spec (VALUE in JSON)")
+    p.add_argument("--only", metavar="KEY=VALUE[,VALUE...]", action="append", default=[],
+                   help="run only the runs with these values of a grid key (repeatable: "
+                   "--only env_id=Pendulum-P --only encoder=gru,lstm); the CSVs cover all runs")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _parse_only(items: list[str]) -> dict[str, list[str]]:
+    """``--only KEY=V1,V2`` strings -> {KEY: [V1, V2]} (repeated keys add values)."""
+    out: dict[str, list[str]] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        if not sep or not key or not values:
+            raise ValueError(f"--only {item!r}: expected KEY=VALUE[,VALUE...]")
+        out.setdefault(key.replace("-", "_"), []).extend(v.strip() for v in values.split(","))
+    return out
 
 
 def _run_sweep(args: argparse.Namespace) -> int:
@@ -182,8 +196,11 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
     spec = sweep.load_spec(args.spec, out=args.out, overrides=parse_sets(args.set))
     res = sweep.run_sweep(spec, workers=args.workers, scheduler=args.scheduler,
-                          retries=args.retries, serial=args.serial, progress=not args.no_progress)
-    print(f"sweep {spec.name}: {len(spec.runs)} runs; {len(res.finished)} finished now, "
+                          retries=args.retries, serial=args.serial, progress=not args.no_progress,
+                          only=_parse_only(args.only))
+    chosen = f" ({len(res.finished) + len(res.skipped) + len(res.failed)} chosen by --only)" \
+        if args.only else ""
+    print(f"sweep {spec.name}: {len(spec.runs)} runs{chosen}; {len(res.finished)} finished now, "
           f"{len(res.skipped)} finished before, {len(res.failed)} failed; "
           f"{res.wall_s:.0f} s on {res.where}")
     for run_id, reason in res.failed.items():

@@ -44,6 +44,9 @@ Where the runs execute:
 * without Dask (``pip install 'neurorl[sweep]'`` adds it) or with ``--serial``: the same runs one
   after another in this process.
 
+``--only KEY=VALUE[,VALUE...]`` (``run_sweep(only=...)``) runs just the runs with those values of
+grid keys (one core's or one machine's share); the CSVs and ``sweep.json`` cover the whole grid.
+
 A run that raises is recorded as failed (``error.txt`` in its folder) and the others go on; the
 command then exits with status 1. Nothing here schedules work: Dask's futures do.
 """
@@ -57,7 +60,7 @@ import os
 import socket
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,6 +114,23 @@ class Sweep:
     def run_dir(self, run: Run) -> Path:
         """The folder of ``run``: ``OUT/runs/<id>``."""
         return self.out / "runs" / run.id
+
+    def select(self, only: Mapping[str, Sequence[str]]) -> list[Run]:
+        """The runs whose grid keys take one of the given values (``{"encoder": ["gru",
+        "lstm"], "seed": ["0"]}``, values as their text); a key that is not a grid key, or a
+        value the grid does not have, is a :class:`SweepError` naming it and the spec."""
+        where = str(self.spec_path) if self.spec_path else f"sweep {self.name}"
+        for key, values in only.items():
+            if key not in self.grid_keys:
+                raise SweepError(f"{where}: --only {key}: not a grid key; the grid's "
+                                 f"keys are {', '.join(self.grid_keys)}")
+            known = list(dict.fromkeys(str(r.config.get(key)) for r in self.runs))
+            unknown = [v for v in values if v not in known]
+            if unknown:
+                raise SweepError(f"{where}: --only {key}={','.join(unknown)}: not in "
+                                 f"the grid; its values of {key} are {', '.join(known)}")
+        return [r for r in self.runs
+                if all(str(r.config.get(k)) in values for k, values in only.items())]
 
 
 @dataclass
@@ -389,25 +409,31 @@ def _failure(err: BaseException) -> str:
 
 
 def run_sweep(sweep: Sweep, workers: int | None = None, scheduler: str | None = None,
-              retries: int = 3, serial: bool = False, progress: bool = True) -> SweepResult:
+              retries: int = 3, serial: bool = False, progress: bool = True,
+              only: Mapping[str, Sequence[str]] | None = None) -> SweepResult:
     """Run every unfinished run of ``sweep`` and write ``results.csv`` and ``cells.csv``.
 
     ``workers``: LocalCluster worker processes (default: the number of cores); ``scheduler``:
     the address of an existing Dask cluster instead; ``retries``: how often a run whose worker
-    died is started again; ``serial`` (or Dask not installed): one run after another here.
+    died is started again; ``serial`` (or Dask not installed): one run after another here;
+    ``only``: run just :meth:`Sweep.select`'s runs (cells of a spec on a chosen machine or
+    core), while ``sweep.json`` and the two CSVs still cover the whole grid.
     """
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
     done, todo = _check_folders(sweep)
+    if only:
+        chosen = {r.id for r in sweep.select(only)}
+        done, todo = [r for r in done if r.id in chosen], [r for r in todo if r.id in chosen]
     sweep.out.mkdir(parents=True, exist_ok=True)
     _write_json(sweep.out / "sweep.json", {
         "name": sweep.name, "trainer": sweep.trainer, "grid_keys": sweep.grid_keys,
         "spec": str(sweep.spec_path) if sweep.spec_path else None,
         "runs": {r.id: r.config for r in sweep.runs}})
     result = SweepResult(skipped=[r.id for r in done])
-    bar = tqdm(total=len(sweep.runs), initial=len(done), unit="run", desc=f"sweep {sweep.name}",
-               disable=not progress, dynamic_ncols=True)
+    bar = tqdm(total=len(done) + len(todo), initial=len(done), unit="run",
+               desc=f"sweep {sweep.name}", disable=not progress, dynamic_ncols=True)
 
     def finished(run: Run, summary: dict | None, error: BaseException | None) -> None:
         if error is None:

@@ -148,6 +148,28 @@ def test_finished_runs_are_skipped(tmp_path, straight, capsys):
         "CartPole-V,mlp,2,2,")
 
 
+def test_only_runs_the_chosen_cells_and_the_csvs_cover_the_grid(tmp_path, straight, capsys):
+    spec = write_spec(tmp_path)
+    out = tmp_path / "out"
+    assert cli.main(["sweep", str(spec), "--out", str(out), "--serial", "--no-progress",
+                     "--only", "seed=1", "--only", "encoder=mlp"]) == 0
+    assert "2 runs (1 chosen by --only); 1 finished now, 0 finished before" in \
+        capsys.readouterr().out
+    chosen, other = run_ids()[1], run_ids()[0]
+    assert not (out / "runs" / other).exists()
+    assert (out / "runs" / chosen / sacd.EVALS_FILE).read_text() == \
+        (straight / "runs" / chosen / sacd.EVALS_FILE).read_text()
+    rows = (out / sweep.RESULTS_FILE).read_text().splitlines()
+    assert len(rows) == 3 and any(r.startswith(other) and ",not run" in r for r in rows)
+    assert set(json.loads((out / "sweep.json").read_text())["runs"]) == set(run_ids())
+    assert cli.main(["sweep", str(spec), "--out", str(out), "--only", "seed=3"]) == 2
+    assert "spec.toml: --only seed=3: not in the grid; its values of seed are 0, 1" in \
+        capsys.readouterr().err
+    with pytest.raises(sweep.SweepError, match="--only sed: not a grid key; the grid's keys "
+                       "are env_id, encoder, seed"):
+        sweep.load_spec(spec).select({"sed": ["0"]})
+
+
 def test_dask_sweep_with_a_killed_worker_ends_like_the_straight_runs(tmp_path, straight):
     """One worker process; the worker is killed (SIGKILL) in the middle of a run: Dask starts a
     new worker, the run resumes from its checkpoint and ends where the straight run does."""
