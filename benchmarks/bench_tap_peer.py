@@ -22,11 +22,19 @@ curves of both sides); every peer run keeps its stdout in ``RUNS/<task>_<encoder
 and a finished one (``result.json``) is not run again.
 
 Changed in the peer's scratch copy, nothing else: the Python < 3.10 import in
-``grsn/utils/logger.py`` (as bench_tap.py) and ``num_iters`` in the copied config.
+``grsn/utils/logger.py`` (as bench_tap.py) and, in the copied config, ``num_iters`` and, for
+SAC (Pendulum), ``sac.target_entropy: null``. Their Pendulum yaml gives ``target_entropy: 0.7``
+(the SAC-discrete ratio of their CartPole yaml), which their continuous SAC takes literally as
+H_target = +0.7 nats; a tanh-squashed action on [-1, 1] has at most log 2 = 0.69 nats, so α
+grows without bound and the policy stays near uniform (their GRU with the yaml as shipped:
+-1,132 after 29k of 50k steps, ``results/tap_peer/shipped_config/``). ``null`` gives their
+SAC's own default, H_target = -(action size), the value neurorl's SAC uses. ``--shipped-config``
+runs the yaml as shipped, into ``RUNS/shipped_config/``.
 
     .venv/bin/python benchmarks/bench_tap_peer.py --tasks CartPole-V --seeds 0 1 2
     .venv/bin/python benchmarks/bench_tap_peer.py --quick        # 1 seed, 1,200 steps, CartPole-V
     .venv/bin/python benchmarks/bench_tap_peer.py --finished-only  # redraw, start nothing
+    .venv/bin/python benchmarks/bench_tap_peer.py --tasks Pendulum-V --seeds 0 1 2
 """
 
 from __future__ import annotations
@@ -64,8 +72,21 @@ TIME_LINE = re.compile(r"^Training completed! Total time: ([\d.]+)s")
 SOLVED = 195.0
 
 
+def peer_config(text: str, iters: int, algo: str, shipped: bool) -> str:
+    """The authors' yaml ``text`` with ``num_iters`` set to ``iters`` and, for ``algo`` "sac"
+    unless ``shipped``, ``sac.target_entropy`` set to null (see the module's docstring)."""
+    text, n = re.subn(r"num_iters: *\d+", f"num_iters: {iters}", text, count=1)
+    if algo == "sac" and not shipped:
+        text, m = re.subn(r"(\n  sac:\n(?:    .*\n)*?    target_entropy:)[^\n]*",
+                          r"\1 null", text, count=1)
+        n = n and m
+    if not n:
+        raise ValueError("the authors' config has no num_iters or sac.target_entropy line to set")
+    return text
+
+
 def peer_run(src: Path, task: str, encoder: str, seed: int, steps: int, threads: int,
-             run_dir: Path) -> dict:
+             run_dir: Path, shipped: bool = False) -> dict:
     """One run of the authors' train.py (or its earlier result); returns evals and wall time."""
     result = run_dir / "result.json"
     if result.exists():
@@ -73,10 +94,9 @@ def peer_run(src: Path, task: str, encoder: str, seed: int, steps: int, threads:
     env_id, config, _, _ = TASKS[task]
     run_dir.mkdir(parents=True, exist_ok=True)
     iters = max(1, steps // 200 - 5)
-    text = (src / config).read_text()
-    cfg = run_dir / "config.yml"
-    cfg.write_text(re.sub(r"num_iters: *\d+", f"num_iters: {iters}", text, count=1))
     algo = "sacd" if task.startswith("CartPole") else "sac"
+    cfg = run_dir / "config.yml"
+    cfg.write_text(peer_config((src / config).read_text(), iters, algo, shipped))
     cmd = [str(PEER_PYTHON), "experiments/train.py", "--env", env_id, *PAIRS[encoder],
            "--algo", algo, "--seed", str(seed), "--cuda", "-1", "--config", str(cfg)]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
@@ -171,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--run-neurorl", action="store_true", help="run neurorl's cells first")
     p.add_argument("--out", default=None, help="default figures")
     p.add_argument("--quick", action="store_true", help="1 seed, 1,200 steps, CartPole-V")
+    p.add_argument("--shipped-config", action="store_true", help="the authors' yaml as "
+                   "shipped (SAC's target entropy +0.7), runs in RUNS/shipped_config")
     p.add_argument("--finished-only", action="store_true",
                    help="start no run: the table and figure from the runs that have finished")
     args = p.parse_args(argv)
@@ -178,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         args.tasks, args.seeds, args.run_neurorl = ["CartPole-V"], args.seeds[:1], True
     out = Path(args.out or (ROOT / "runs" / "tap_peer_quick" if args.quick else ROOT / "figures"))
     runs = Path(args.runs or (out / "runs" if args.quick else ROOT / "results" / "tap_peer"))
+    if args.shipped_config:
+        runs = runs / "shipped_config"
     nrl_runs = Path(args.neurorl_runs or (out / "nrl" if args.quick else ROOT / "results" /
                                           "tap_table"))
     rows, curves = [], {}
@@ -193,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     print(f"authors' {PEER_NAMES[enc]} on {task}, seed {seed}, {steps} steps")
                     theirs.append(peer_run(src, task, enc, seed, steps, args.peer_threads,
-                                           run_dir))
+                                           run_dir, args.shipped_config))
                 ours = neurorl_runs(nrl_runs, task, enc, args.seeds, args.run_neurorl,
                                     args.quick)
                 curves[(task, enc, "authors")], curves[(task, enc, "neurorl")] = theirs, ours
