@@ -72,16 +72,18 @@ TIME_LINE = re.compile(r"^Training completed! Total time: ([\d.]+)s")
 SOLVED = 195.0
 
 
-def peer_config(text: str, iters: int, algo: str, shipped: bool) -> str:
-    """The authors' yaml ``text`` with ``num_iters`` set to ``iters`` and, for ``algo`` "sac"
-    unless ``shipped``, ``sac.target_entropy`` set to null (see the module's docstring)."""
-    text, n = re.subn(r"num_iters: *\d+", f"num_iters: {iters}", text, count=1)
+def peer_config(text: str, iters: int, algo: str, shipped: bool, source: str = "config") -> str:
+    """The authors' yaml ``text`` (read from ``source``) with ``num_iters`` set to ``iters`` and,
+    for ``algo`` "sac" unless ``shipped``, ``sac.target_entropy`` set to null (see the module's
+    docstring)."""
+    text, found = re.subn(r"num_iters: *\d+", f"num_iters: {iters}", text, count=1)
+    if not found:
+        raise ValueError(f"{source} has no 'num_iters:' line to set")
     if algo == "sac" and not shipped:
-        text, m = re.subn(r"(\n  sac:\n(?:    .*\n)*?    target_entropy:)[^\n]*",
-                          r"\1 null", text, count=1)
-        n = n and m
-    if not n:
-        raise ValueError("the authors' config has no num_iters or sac.target_entropy line to set")
+        text, found = re.subn(r"(\n  sac:\n(?:    .*\n)*?    target_entropy:)[^\n]*",
+                              r"\1 null", text, count=1)
+        if not found:
+            raise ValueError(f"{source} has no 'target_entropy:' line in its 'sac:' block")
     return text
 
 
@@ -96,7 +98,8 @@ def peer_run(src: Path, task: str, encoder: str, seed: int, steps: int, threads:
     iters = max(1, steps // 200 - 5)
     algo = "sacd" if task.startswith("CartPole") else "sac"
     cfg = run_dir / "config.yml"
-    cfg.write_text(peer_config((src / config).read_text(), iters, algo, shipped))
+    cfg.write_text(peer_config((src / config).read_text(), iters, algo, shipped,
+                               str(src / config)))
     cmd = [str(PEER_PYTHON), "experiments/train.py", "--env", env_id, *PAIRS[encoder],
            "--algo", algo, "--seed", str(seed), "--cuda", "-1", "--config", str(cfg)]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
