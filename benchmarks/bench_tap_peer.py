@@ -116,7 +116,7 @@ def peer_run(src: Path, task: str, encoder: str, seed: int, steps: int, threads:
     train_s = next((float(m[1]) for m in map(TIME_LINE.match, lines) if m), wall)
     out = {"task": task, "encoder": encoder, "seed": seed, "steps": steps, "iters": iters,
            "evals": evals, "train_s": train_s, "process_s": wall, "threads": threads,
-           "command": " ".join(cmd)}
+           "cpu": sweep.cpu_model(), "command": " ".join(cmd)}
     result.write_text(json.dumps(out, indent=1))
     return out
 

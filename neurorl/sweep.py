@@ -27,11 +27,12 @@ trainer does not know is an error before anything runs.
 Each run has a folder ``OUT/runs/<id>``, the id made of its grid keys
 (``env_id=CartPole-V__encoder=grsn__seed=0``), holding ``config.json``, the trainer's files (for
 ``train-tap``: ``evals.csv``, ``actor.npz``, the resume state ``state.npz``), ``episodes.csv``,
-``attempts.jsonl`` (one line per start: process id, host, time) and, once finished,
-``summary.json``. A run with a ``summary.json`` is skipped on a rerun; an unfinished one continues
-from its resume state, so a sweep killed half-way and started again ends with the numbers of an
-uninterrupted one. At the end ``OUT/results.csv`` holds one row per run and ``OUT/cells.csv`` the
-mean and spread over seeds per grid cell.
+``attempts.jsonl`` (one line per start: process id, host, CPU model, time; the runs of one
+sweep may come from several machines, and wall times compare only on the same CPU) and, once
+finished, ``summary.json``. A run with a ``summary.json`` is skipped on a rerun; an unfinished one
+continues from its resume state, so a sweep killed half-way and started again ends with the
+numbers of an uninterrupted one. At the end ``OUT/results.csv`` holds one row per run and
+``OUT/cells.csv`` the mean and spread over seeds per grid cell.
 
 Where the runs execute:
 
@@ -57,6 +58,7 @@ import contextlib
 import itertools
 import json
 import os
+import platform
 import socket
 import time
 import traceback
@@ -348,6 +350,18 @@ def _folder_lock(run_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
+    """The processor's model name (the "model name" line of Linux's ``cpuinfo`` file; without
+    one, ``platform.processor()`` or the architecture), for telling apart wall times measured on
+    different machines."""
+    with contextlib.suppress(OSError):
+        for line in Path(cpuinfo).read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    return platform.processor() or platform.machine()
+
+
 def run_one(trainer: str, config: dict[str, Any], run_dir: str | Path,
             progress: bool = False) -> dict[str, Any]:
     """Run one config in ``run_dir`` (resuming from its state), write and return its summary.
@@ -363,6 +377,7 @@ def run_one(trainer: str, config: dict[str, Any], run_dir: str | Path,
         _write_json(run_dir / CONFIG_FILE, config)
         with open(run_dir / ATTEMPTS_FILE, "a") as fh:
             fh.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                 "cpu": cpu_model(),
                                  "started": time.strftime("%Y-%m-%dT%H:%M:%S")}) + "\n")
         (run_dir / ERROR_FILE).unlink(missing_ok=True)
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -186,6 +187,9 @@ def test_dask_sweep_with_a_killed_worker_ends_like_the_straight_runs(tmp_path, s
     assert "2 finished now, 0 finished before, 0 failed" in output
     assert "Dask LocalCluster of 1 worker process" in output
     assert json.loads((victim / sweep.SUMMARY_FILE).read_text())["attempts"] == 2
+    lines = (victim / sweep.ATTEMPTS_FILE).read_text().splitlines()
+    attempts = [json.loads(line) for line in lines]
+    assert [a["cpu"] for a in attempts] == [sweep.cpu_model()] * 2
     step = checkpoint.load(victim / sacd.STATE_FILE)[1]["step"]
     assert step == 1200
     assert_same_runs(straight, out)
@@ -271,3 +275,13 @@ seed = 0
     with pytest.raises(sweep.SweepError, match="unknown MARLConfig keys: mixr"):
         sweep.load_spec(write_spec(tmp_path, name="bad.toml",
                                    text=text.replace('mixer = ["vdn", "qmix"]', 'mixr = "vdn"')))
+
+
+def test_cpu_model_reads_the_model_name_and_falls_back_without_one(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Test CPU 9000\n")
+    assert sweep.cpu_model(info) == "Test CPU 9000"
+    fallback = platform.processor() or platform.machine()
+    assert sweep.cpu_model(tmp_path / "missing") == fallback
+    info.write_text("processor\t: 0\nmodel name\t: \n")  # an empty name is no name
+    assert sweep.cpu_model(info) == fallback
