@@ -89,7 +89,8 @@ def peer_config(text: str, iters: int, algo: str, shipped: bool, source: str = "
 
 def peer_run(src: Path, task: str, encoder: str, seed: int, steps: int, threads: int,
              run_dir: Path, shipped: bool = False) -> dict:
-    """One run of the authors' train.py (or its earlier result); returns evals and wall time."""
+    """One run of the authors' train.py (or its earlier result); returns evals, wall time and
+    the CPU model it ran on (``sweep.cpu_model``; runs made before it was recorded lack it)."""
     result = run_dir / "result.json"
     if result.exists():
         return json.loads(result.read_text())

@@ -73,8 +73,8 @@ from neurorl import NeurorlError
 from neurorl.optional import require, tomllib
 from neurorl.plots import write_csv
 
-__all__ = ["Run", "Sweep", "SweepError", "SweepResult", "aggregate", "build", "final_return",
-           "load_spec", "run_one", "run_sweep"]
+__all__ = ["Run", "Sweep", "SweepError", "SweepResult", "aggregate", "build", "cpu_model",
+           "final_return", "load_spec", "run_one", "run_sweep"]
 
 CONFIG_FILE, SUMMARY_FILE, ATTEMPTS_FILE, ERROR_FILE = (
     "config.json", "summary.json", "attempts.jsonl", "error.txt")
