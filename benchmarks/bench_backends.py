@@ -21,7 +21,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ from neurorl.algos import dqn
 from neurorl.ann.qnetwork import load_teacher
 from neurorl.optional import OptionalDependencyError
 from neurorl.sim import genn
+from neurorl.sweep import cpu_model
 
 
 def backends(gpu: bool) -> list[str]:
@@ -67,7 +67,7 @@ def write_rows(out: Path, rows: list[dict], gpu: bool) -> dict:
     """``OUT/bench_backends.csv`` and ``.json`` (rows in backend order, the machine); returns
     the machine's description."""
     machine = {
-        "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+        "cpu": cpu_model(), "cores": os.cpu_count(),
         "load_average": os.getloadavg(), "gpu": gpu,
         "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
     }

@@ -24,8 +24,6 @@ Prints, in µs per call (median of consecutive calls, 67,842 float32 parameters,
 from __future__ import annotations
 
 import argparse
-import platform
-import subprocess
 import time
 from pathlib import Path
 
@@ -33,6 +31,7 @@ import numba
 import numpy as np
 
 from neurorl.ann.fused import adam_update, as_scalars
+from neurorl.sweep import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 N_PARAMS = 4 * 256 + 256 + 256 * 256 + 256 + 256 * 2 + 2  # MLP 4-256-256-2
@@ -51,17 +50,6 @@ def adam_no_flush(p, g, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, st
         m[i] = mi
         v[i] = vi
         p[i] -= (mi / (np.sqrt(vi) + eps)) * step_size
-
-
-def cpu_name() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def subnormal_count(a: np.ndarray) -> int:
@@ -161,7 +149,7 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=200)
     ap.add_argument("--no-kernel", action="store_true", help="skip the kernel's step counts")
     a = ap.parse_args()
-    print(f"CPU: {cpu_name()}; numpy {np.__version__}, numba {numba.__version__}; "
+    print(f"CPU: {cpu_model()}; numpy {np.__version__}, numba {numba.__version__}; "
           f"{N_PARAMS} float32 parameters; median of {a.calls} consecutive calls")
 
     normal, sub = bench_multiply(a.calls)

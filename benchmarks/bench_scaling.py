@@ -39,10 +39,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_denormals import cpu_name
 from bench_surrogate import build_sides, have, measure, time_steps
 from surrogate_sides import ARCHS, SIDES, Size, check_dynamics, make_data, make_weights
 from tqdm import tqdm
+
+from neurorl.sweep import cpu_model
 
 AXES = {"hidden": (128, 512, 2048), "batch": (16, 64, 256), "t": (8, 64, 256)}
 BASE = Size()
@@ -74,7 +75,7 @@ def load_results(path: Path) -> dict:
 def machine() -> dict:
     import torch
 
-    return {"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version(),
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
             "numpy": np.__version__, "torch": torch.__version__,
             "peers": {name: _version(name) for name in SIDES if name != "neurorl"}}
 
